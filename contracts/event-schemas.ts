@@ -1,5 +1,5 @@
 /**
- * JSON Schema (draft-07) of each event detail. Registered in the stack's EventBridge schema
+ * JSON Schema (draft-04, the dialect the EventBridge schema registry accepts) of each event detail. Registered in the stack's EventBridge schema
  * registry and checked in tests against what the pipeline really emits. `additionalProperties:
  * false` everywhere: a new field is a deliberate, versioned change — and no text can slip in.
  */
@@ -9,11 +9,10 @@ const isoTime = { type: 'string', format: 'date-time' } as const;
 const id = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,80}$' } as const;
 const count = { type: 'integer', minimum: 0 } as const;
 const s3Uri = { type: 'string', pattern: '^s3://[a-z0-9.-]{3,63}/.*$' } as const;
-const version = { type: 'string', const: '1' } as const;
+const version = { type: 'string', enum: ['1'] } as const;
 
 function object(properties: Record<string, unknown>, optional: string[] = []) {
   return {
-    $schema: 'http://json-schema.org/draft-07/schema#',
     type: 'object',
     additionalProperties: false,
     required: Object.keys(properties).filter((k) => !optional.includes(k)),
@@ -90,3 +89,9 @@ export const detailSchemas: Record<DetailTypeName, Record<string, unknown>> = {
     ['errorMessage'],
   ),
 };
+
+/** The schema as the EventBridge schema registry wants it: draft-04, with its `$schema` marker. */
+export const registrySchema = (detailType: DetailTypeName) => ({
+  $schema: 'http://json-schema.org/draft-04/schema#',
+  ...detailSchemas[detailType],
+});

@@ -1,0 +1,287 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { FailError, WorkflowError } from '../../contracts/workflow.js';
+import type { ChartflowConfig } from '../config.js';
+import { JobPoller, pollWaits } from './job-poller.js';
+
+export interface BatchWorkflowProps {
+  readonly config: ChartflowConfig;
+  readonly key: kms.IKey;
+  readonly table: dynamodb.ITable;
+  readonly startJobs: lambda.IFunction;
+  readonly collectResults: lambda.IFunction;
+  readonly matching: lambda.IFunction;
+  readonly finalize: lambda.IFunction;
+  readonly matchingWorkflowName: string;
+  readonly matchingWorkflowArn: string;
+  readonly logRetention: logs.RetentionDays;
+}
+
+const CM_STATUS = (path: string) => `$.${path}.ComprehendMedicalAsyncJobProperties.JobStatus`;
+
+/**
+ * The batch state machine (Standard, JSONPath): start jobs if ingest could not, wait for both
+ * Comprehend Medical jobs in parallel, read their outputs, take a matching turn (one Entity
+ * Resolution job per Region: serialized and coalesced through a lock in DynamoDB), record the
+ * outcome and announce it. Any failure is caught once, recorded as FAILED with a `Batch Failed`
+ * event, and fails the execution; the inputs stay in `batches/<id>/input/` for a redrive. Every step
+ * is idempotent, so a redrive may run any of them again.
+ */
+export class BatchWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: BatchWorkflowProps) {
+    super(scope, id);
+    const { config } = props;
+
+    const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string | null) => {
+      const task = new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: fn,
+        payload: sfn.TaskInput.fromObject(payload),
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        resultPath: resultPath ?? sfn.JsonPath.DISCARD,
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(5)),
+      });
+      task.addRetry({
+        errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 6,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return task;
+    };
+    // Our Lambdas are idempotent: any other failure (a crash, a timeout) is worth two more tries.
+    const retryOtherFailures = (task: sfn.TaskStateBase) =>
+      task.addRetry({ errors: ['States.TaskFailed', 'States.Timeout'], interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 2, jitterStrategy: sfn.JitterType.FULL });
+
+    // 1. Start the jobs when the ingest Lambda was throttled (TooManyRequests or 10 active jobs).
+    const startJobs = invoke('Start Jobs', props.startJobs, { 'batchId.$': '$.batchId' }, '$.jobs');
+    startJobs.addRetry({
+      errors: [WorkflowError.DetectionJobsThrottled, WorkflowError.JobStartInProgress],
+      interval: Duration.seconds(60),
+      backoffRate: 2,
+      maxDelay: Duration.minutes(15),
+      maxAttempts: 100,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    retryOtherFailures(startJobs);
+
+    // 2. One poller per job, in parallel.
+    const jobPoller = (label: string, action: string, jobIdPath: string, jobField: 'entitiesJob' | 'snomedJob') => {
+      const describe = new tasks.CallAwsService(this, `Describe ${label} Job`, {
+        service: 'comprehendmedical',
+        action,
+        parameters: { 'JobId.$': jobIdPath },
+        iamResources: ['*'], // Comprehend Medical has no resource-level permissions.
+        iamAction: `comprehendmedical:${action.charAt(0).toUpperCase()}${action.slice(1)}`,
+        resultPath: '$.job',
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+      });
+      describe.addRetry({
+        errors: ['ComprehendMedical.TooManyRequestsException', 'ComprehendMedical.InternalServerException', 'ComprehendMedical.ServiceUnavailableException', 'States.Timeout'],
+        interval: Duration.seconds(5),
+        backoffRate: 2,
+        maxDelay: Duration.minutes(5),
+        maxAttempts: 8,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return new JobPoller(this, `${label} Job`, {
+        describe,
+        resultPath: '$.job',
+        statusPath: CM_STATUS('job'),
+        pending: ['SUBMITTED', 'IN_PROGRESS', 'STOP_REQUESTED'],
+        succeeded: ['COMPLETED', 'PARTIAL_SUCCESS'],
+        failed: [
+          { status: 'FAILED', error: FailError.JobFailed, causePath: '$.job.ComprehendMedicalAsyncJobProperties.Message' },
+          { status: 'STOPPED', error: FailError.JobStopped, causePath: CM_STATUS('job') },
+        ],
+        schedule: config.detectionPoll,
+        onPendingStatusChange: (stateId) => {
+          const record = new tasks.DynamoUpdateItem(this, stateId, {
+            table: props.table,
+            key: {
+              pk: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format('BATCH#{}', sfn.JsonPath.stringAt('$.batchId'))),
+              sk: tasks.DynamoAttributeValue.fromString('BATCH'),
+            },
+            updateExpression: `SET ${jobField}.#status = :status, ${jobField}.submitTime = :submitTime`,
+            expressionAttributeNames: { '#status': 'status' },
+            expressionAttributeValues: {
+              ':status': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(CM_STATUS('job'))),
+              ':submitTime': tasks.DynamoAttributeValue.fromString(
+                sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.job.ComprehendMedicalAsyncJobProperties.SubmitTime')),
+              ),
+            },
+            resultPath: sfn.JsonPath.DISCARD,
+          });
+          record.addRetry({ errors: ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException', 'DynamoDB.InternalServerErrorException', 'DynamoDB.AmazonDynamoDBException'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+          return record;
+        },
+      });
+    };
+    const waitForJobs = new sfn.Parallel(this, 'Wait For Jobs', {
+      resultPath: '$.detection',
+      resultSelector: {
+        entities: this.jobSummary(0),
+        snomed: this.jobSummary(1),
+      },
+    });
+    waitForJobs.branch(jobPoller('Entities', 'describeEntitiesDetectionV2Job', '$.jobs.entitiesJobId', 'entitiesJob'));
+    waitForJobs.branch(jobPoller('SNOMED CT', 'describeSNOMEDCTInferenceJob', '$.jobs.snomedJobId', 'snomedJob'));
+
+    // 3. Read outputs, write identity records, store per-document counts.
+    const collect = invoke('Collect Results', props.collectResults, {
+      'batchId.$': '$.batchId',
+      'entities.$': '$.detection.entities',
+      'snomed.$': '$.detection.snomed',
+    }, '$.results');
+    collect.addRetry({ errors: [WorkflowError.OutputsUnreadable], interval: Duration.seconds(30), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+    retryOtherFailures(collect);
+
+    // 4. Matching: take a turn, or learn that another run covered this batch.
+    const beginPayload = { action: 'begin', 'batchId.$': '$.batchId', 'owner.$': '$$.Execution.Name' };
+    const beginMatching = invoke('Begin Matching', props.matching, beginPayload, '$.matching');
+    retryOtherFailures(beginMatching);
+    const checkTurn = invoke('Check Matching Turn', props.matching, beginPayload, '$.matching');
+    retryOtherFailures(checkTurn);
+    const waitForTurn = new JobPoller(this, 'Matching Turn', {
+      describe: checkTurn,
+      resultPath: '$.matching',
+      statusPath: '$.matching.state',
+      pending: ['BUSY'],
+      succeeded: ['MATCHED', 'ACQUIRED'],
+      failed: [],
+      schedule: config.matchingTurnPoll,
+    });
+
+    const startMatching = new tasks.CallAwsService(this, 'Start Matching Job', {
+      service: 'entityresolution',
+      action: 'startMatchingJob',
+      parameters: { WorkflowName: props.matchingWorkflowName },
+      iamResources: [props.matchingWorkflowArn],
+      iamAction: 'entityresolution:StartMatchingJob',
+      resultPath: '$.matchingJob',
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+    });
+    startMatching.addRetry({
+      errors: ['EntityResolution.ThrottlingException', 'EntityResolution.InternalServerException', 'States.Timeout'],
+      interval: Duration.seconds(5), backoffRate: 2, maxDelay: Duration.minutes(5), maxAttempts: 8, jitterStrategy: sfn.JitterType.FULL,
+    });
+    const releaseMatching = invoke('Release Matching Turn', props.matching, { action: 'release', 'runId.$': '$.matching.runId', 'owner.$': '$$.Execution.Name' }, null);
+    retryOtherFailures(releaseMatching);
+    // A job we did not start is running (ConflictException): give the turn back and wait.
+    startMatching.addCatch(releaseMatching, { errors: ['EntityResolution.ConflictException'], resultPath: '$.conflict' });
+
+    const matchingStarted = invoke('Record Matching Job', props.matching, {
+      action: 'started', 'runId.$': '$.matching.runId', 'jobId.$': '$.matchingJob.JobId',
+    }, null);
+    retryOtherFailures(matchingStarted);
+
+    const getMatchingJob = new tasks.CallAwsService(this, 'Get Matching Job', {
+      service: 'entityresolution',
+      action: 'getMatchingJob',
+      parameters: { WorkflowName: props.matchingWorkflowName, 'JobId.$': '$.matchingJob.JobId' },
+      iamResources: [props.matchingWorkflowArn],
+      iamAction: 'entityresolution:GetMatchingJob',
+      resultPath: '$.matchingJobStatus',
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+    });
+    getMatchingJob.addRetry({
+      errors: ['EntityResolution.ThrottlingException', 'EntityResolution.InternalServerException', 'States.Timeout'],
+      interval: Duration.seconds(5), backoffRate: 2, maxDelay: Duration.minutes(5), maxAttempts: 8, jitterStrategy: sfn.JitterType.FULL,
+    });
+    const matchingPoller = new JobPoller(this, 'Matching', {
+      describe: getMatchingJob,
+      resultPath: '$.matchingJobStatus',
+      statusPath: '$.matchingJobStatus.Status',
+      pending: ['QUEUED', 'RUNNING'],
+      succeeded: ['SUCCEEDED', 'FAILED'], // both are recorded by Finish Matching first
+      failed: [],
+      schedule: config.matchingPoll,
+    });
+    const finishMatching = invoke('Finish Matching', props.matching, {
+      action: 'finish', 'runId.$': '$.matching.runId', 'owner.$': '$$.Execution.Name', 'job.$': '$.matchingJobStatus',
+    }, '$.matchingResult');
+    retryOtherFailures(finishMatching);
+    const matchingSucceeded = new sfn.Choice(this, 'Matching Succeeded?');
+    const matchingFailed = new sfn.Fail(this, 'Matching Failed', { error: FailError.MatchingFailed, causePath: '$.matchingResult.errorMessage' });
+
+    // 5. Record the outcome and announce it.
+    const complete = invoke('Complete Batch', props.finalize, {
+      action: 'complete',
+      'batchId.$': '$.batchId',
+      'results.$': '$.results',
+      matching: { 'runId.$': '$.matching.runId', 'jobId.$': '$.matching.jobId' },
+    }, '$.completed');
+    retryOtherFailures(complete);
+
+    const turn = new sfn.Choice(this, 'Matching Turn?')
+      .when(sfn.Condition.stringEquals('$.matching.state', 'MATCHED'), complete)
+      .when(sfn.Condition.stringEquals('$.matching.state', 'ACQUIRED'), startMatching)
+      .otherwise(waitForTurn);
+    waitForTurn.next(turn);
+    releaseMatching.next(waitForTurn);
+    startMatching.next(matchingStarted);
+    matchingStarted.next(matchingPoller);
+    matchingPoller.next(finishMatching);
+    finishMatching.next(matchingSucceeded);
+    // After our own run, ask again: Begin Matching now answers MATCHED with the run's ids.
+    matchingSucceeded.when(sfn.Condition.stringEquals('$.matchingResult.status', 'SUCCEEDED'), beginMatching);
+    matchingSucceeded.otherwise(matchingFailed);
+
+    const jobsKnown = new sfn.Choice(this, 'Jobs Started?')
+      .when(sfn.Condition.isPresent('$.jobs'), waitForJobs)
+      .otherwise(startJobs);
+    startJobs.next(waitForJobs);
+    waitForJobs.next(collect);
+    collect.next(beginMatching);
+    beginMatching.next(turn);
+
+    const pipeline = new sfn.Parallel(this, 'Process Batch', { resultPath: sfn.JsonPath.DISCARD });
+    pipeline.branch(jobsKnown);
+
+    // Catch-all: record FAILED, put `Batch Failed`, and fail the execution (alarms count it).
+    const recordFailure = invoke('Record Failure', props.finalize, { action: 'fail', 'batchId.$': '$.batchId', 'error.$': '$.error' }, null);
+    retryOtherFailures(recordFailure);
+    pipeline.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    recordFailure.next(new sfn.Fail(this, 'Batch Failed', { error: 'BatchFailed', causePath: '$.error.Cause' }));
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      encryptionKey: props.key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const total = (s: number[]) => s.reduce((a, b) => a + b, 0);
+    const timeoutSeconds =
+      total(pollWaits(config.detectionPoll)) + total(pollWaits(config.matchingTurnPoll)) + total(pollWaits(config.matchingPoll)) + 24 * 3600;
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(pipeline),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      tracingEnabled: true,
+      timeout: Duration.seconds(timeoutSeconds),
+      comment: 'Chartflow batch: Comprehend Medical jobs -> identity records -> matching -> metrics -> events',
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(props.key),
+    });
+  }
+
+  /** Branch `index` of Wait For Jobs, reduced to what collect-results needs (DetectionJobResult). */
+  private jobSummary(index: number) {
+    const p = `$[${index}].job.ComprehendMedicalAsyncJobProperties`;
+    return {
+      'jobId.$': `${p}.JobId`,
+      'status.$': `${p}.JobStatus`,
+      'outputS3Bucket.$': `${p}.OutputDataConfig.S3Bucket`,
+      'outputS3Key.$': `${p}.OutputDataConfig.S3Key`,
+    };
+  }
+}
+
