@@ -121,6 +121,7 @@ export class BatchWorkflow extends Construct {
               ),
             },
             resultPath: sfn.JsonPath.DISCARD,
+            taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),
           });
           record.addRetry({ errors: ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException', 'DynamoDB.InternalServerErrorException', 'DynamoDB.AmazonDynamoDBException'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
           return record;
