@@ -114,6 +114,8 @@ export class ChartflowStack extends Stack {
     // Ingest: read and move documents out of inbox/, write batch inputs and rejected/.
     allow(ingestFn, ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion'], [objects(Prefix.inbox)]);
     allow(ingestFn, ['s3:PutObject'], [bucket.arnForObjects(`${Prefix.batches}*/input/*`), objects(Prefix.rejected)]);
+    // Without ListBucket, HeadObject of a deleted object answers 403 instead of 404 (NOT_FOUND).
+    allow(ingestFn, ['s3:ListBucket'], [bucket.bucketArn], { StringLike: { 's3:prefix': [`${Prefix.inbox}*`] } });
     // Results: read batch inputs (identity context) and outputs, list them, write records/.
     allow(collectFn, ['s3:GetObject'], [objects(Prefix.batches)]);
     allow(collectFn, ['s3:ListBucket'], [bucket.bucketArn], { StringLike: { 's3:prefix': [`${Prefix.batches}*`] } });

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type CfnResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,6 +9,9 @@ import { Construct } from 'constructs';
 
 /** The project root (where package.json lives): the CDK app and the tests both run from it. */
 export const PROJECT_ROOT = process.cwd();
+
+/** Template metadata key naming a function's handler source (read by local/runtime). */
+export const ENTRY_METADATA_KEY = 'chartflow:entry';
 
 export interface HouseFunctionProps {
   /** Folder under lambdas/ holding `handler.ts`. */
@@ -80,5 +83,7 @@ export class HouseFunction extends Construct {
         externalModules: [],
       },
     });
+    // Tells the local runtime which source module this function runs (it runs sources, not bundles).
+    (this.function.node.defaultChild as CfnResource).addMetadata(ENTRY_METADATA_KEY, `lambdas/${props.lambdaName}/handler.ts`);
   }
 }

@@ -1,0 +1,34 @@
+/** start-jobs Lambda: `StartJobsInput` -> `StartJobsOutput` (a Step Functions task). */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { ComprehendMedicalClient } from '@aws-sdk/client-comprehendmedical';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { Env } from '../../contracts/env.js';
+import type { StartJobsInput, StartJobsOutput } from '../../contracts/workflow.js';
+import { requireEnv } from '../shared/env.js';
+import { logger } from '../shared/logger.js';
+import { startJobs } from './start-jobs.js';
+
+const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const comprehend = new ComprehendMedicalClient({});
+
+async function startJobsHandler(event: StartJobsInput, context: Context): Promise<StartJobsOutput> {
+  return startJobs(event, {
+    dynamo,
+    comprehend,
+    config: {
+      tableName: requireEnv(Env.TableName),
+      bucket: requireEnv(Env.DocumentsBucket),
+      dataAccessRoleArn: requireEnv(Env.DataAccessRoleArn),
+      kmsKeyArn: requireEnv(Env.KmsKeyArn),
+    },
+    logger,
+    now: () => new Date(),
+    // Lease owner: this invocation (a Step Functions retry is a new invocation with a new id).
+    leaseOwner: context.awsRequestId,
+  });
+}
+
+export const handler = middy(startJobsHandler).use(injectLambdaContext(logger, { resetKeys: true }));
