@@ -1,0 +1,216 @@
+// The engine's pipeline: tokens -> sections -> PHI -> dictionary entities -> attributes ->
+// time expressions -> traits. Pure and deterministic: the same text always gives the same result.
+import { getLexicon, type EntityEntry, type Lexicon, type ModifierEntry, type TriggerEntry, type TrieValue } from './lexicon.js';
+import { round4, type Analysis, type Mention } from './model.js';
+import { detectPhi } from './phi.js';
+import { findSections, type Section } from './sections.js';
+import { segmentSentences, tokenize, type Token } from './text.js';
+import { trieMatchesAt, type TrieHit } from './trie.js';
+import { stickyMatch, TEST_VALUE_RE } from './patterns.js';
+import { attachAttributes } from './attributes.js';
+import { attachTimeExpressions } from './time.js';
+import { applyTraits } from './traits.js';
+
+/** A modifier word or phrase (route, frequency, form, acuity, direction, quality) in the text. */
+export interface ModMatch {
+  readonly type: ModifierEntry['type'];
+  readonly first: number;
+  readonly last: number;
+  readonly start: number;
+  readonly end: number;
+}
+/** A context trigger (negation, family, hypothetical ...) in the text. */
+export interface TriggerMatch extends TriggerEntry {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** Everything later stages need about the note. */
+export interface Doc {
+  readonly text: string;
+  readonly tokens: readonly Token[];
+  readonly sections: readonly Section[];
+  readonly lexicon: Lexicon;
+  readonly mentions: Mention[];
+  /** Mention covering each token, if any. */
+  readonly mentionAt: (Mention | undefined)[];
+  readonly mods: ModMatch[];
+  readonly modAt: (ModMatch | undefined)[];
+  readonly triggers: TriggerMatch[];
+  /** Character ranges already used (PHI, headers, attributes): triggers and time inside are ignored. */
+  readonly claimed: Uint8Array;
+}
+
+const CATEGORY_PRIORITY: Record<EntityEntry['category'], number> = {
+  MEDICATION: 0,
+  TEST_TREATMENT_PROCEDURE: 1,
+  MEDICAL_CONDITION: 2,
+  BEHAVIORAL_ENVIRONMENTAL_SOCIAL: 3,
+  ANATOMY: 4,
+  PROFESSION: 5,
+};
+
+function surface(text: string, tokens: readonly Token[], first: number, last: number): string {
+  return text.slice((tokens[first] as Token).start, (tokens[last] as Token).end);
+}
+
+/** The best acceptable lexicon value of a hit, or undefined (case mismatch, missing test value). */
+function pickValue<E>(text: string, tokens: readonly Token[], hit: TrieHit<TrieValue<E>>, accept: (v: TrieValue<E>) => boolean): TrieValue<E> | undefined {
+  const span = surface(text, tokens, hit.first, hit.last);
+  let best: TrieValue<E> | undefined;
+  for (const v of hit.values) {
+    if (v.exact !== undefined && v.exact !== span) continue;
+    if (!accept(v)) continue;
+    if (best === undefined) best = v;
+  }
+  return best;
+}
+
+function entityScore(v: TrieValue<EntityEntry>, tokenCount: number, caseMatches: boolean): number {
+  let s = 0.9 + Math.min(3, tokenCount) * 0.02;
+  if (v.variant === 'plural') s -= 0.03;
+  if (v.abbrev) s -= caseMatches ? 0.04 : 0.08;
+  return round4(s);
+}
+
+const PHI_CATEGORY = 'PROTECTED_HEALTH_INFORMATION' as const;
+
+// The emulator usually runs both operations on the same document: keep the last analysis.
+let last: Analysis | undefined;
+
+/** Analyses a note (the result is shared and must not be mutated). */
+export function analyze(text: string): Analysis {
+  if (last !== undefined && last.text === text) return last;
+  last = analyzeUncached(text);
+  return last;
+}
+
+function analyzeUncached(text: string): Analysis {
+  const lexicon = getLexicon();
+  const tokens = tokenize(text);
+  segmentSentences(text, tokens);
+  const sections = findSections(text);
+  const claimed = new Uint8Array(text.length);
+  const claim = (start: number, end: number): void => {
+    claimed.fill(1, start, end);
+  };
+  const isClaimed = (t: Token): boolean => claimed[t.start] === 1 || claimed[t.end - 1] === 1;
+
+  const mentions: Mention[] = [];
+  const mentionAt: (Mention | undefined)[] = new Array(tokens.length).fill(undefined);
+  for (const s of sections) claim(s.headerStart, s.headerEnd);
+
+  // 1. PHI patterns claim their spans first.
+  const tokenIndexAt = (offset: number): number => {
+    let lo = 0;
+    let hi = tokens.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((tokens[mid] as Token).end <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  for (const p of detectPhi(text)) {
+    claim(p.start, p.end);
+    const first = tokenIndexAt(p.start);
+    const last = Math.max(first, tokenIndexAt(p.end - 1));
+    const m: Mention = { category: PHI_CATEGORY, type: p.type, start: p.start, end: p.end, first, last, score: p.score, traits: new Map(), attributes: [] };
+    mentions.push(m);
+    for (let k = first; k <= last; k++) mentionAt[k] = m;
+  }
+
+  // 2. Longest-match dictionary entities.
+  for (let k = 0; k < tokens.length; k++) {
+    const tok = tokens[k] as Token;
+    if (tok.kind === 'punct' || mentionAt[k] !== undefined || isClaimed(tok)) continue;
+    const hits = trieMatchesAt(lexicon.entities, tokens, k);
+    for (const hit of hits) {
+      let blocked = false;
+      for (let j = hit.first; j <= hit.last; j++) if (mentionAt[j] !== undefined || isClaimed(tokens[j] as Token)) blocked = true;
+      if (blocked) continue;
+      const endTok = tokens[hit.last] as Token;
+      // A vital sign or lab written with its value ("K 4.1", "potassium 3.2") is a test, not a drug.
+      const hasValue = (): boolean => /\d/.test(stickyMatch(TEST_VALUE_RE, text, endTok.end)?.[1] ?? '');
+      const needsValue = (v: TrieValue<EntityEntry>): boolean => v.entry.category === 'TEST_TREATMENT_PROCEDURE' && v.entry.needsValue;
+      const sorted = [...hit.values].sort((a, b) => CATEGORY_PRIORITY[a.entry.category] - CATEGORY_PRIORITY[b.entry.category]);
+      const withValue = sorted.some(needsValue) && hasValue();
+      if (withValue) sorted.sort((a, b) => Number(needsValue(b)) - Number(needsValue(a)));
+      const value = pickValue(text, tokens, { ...hit, values: sorted }, (v) => !needsValue(v) || withValue);
+      if (value === undefined) continue;
+      const span = surface(text, tokens, hit.first, hit.last);
+      const m = toMention(value, span, tokens, hit.first, hit.last);
+      mentions.push(m);
+      for (let j = hit.first; j <= hit.last; j++) mentionAt[j] = m;
+      k = hit.last;
+      break;
+    }
+  }
+
+  // 3. Modifier words and context triggers outside entities.
+  const mods: ModMatch[] = [];
+  const modAt: (ModMatch | undefined)[] = new Array(tokens.length).fill(undefined);
+  const triggers: TriggerMatch[] = [];
+  for (let k = 0; k < tokens.length; k++) {
+    const tok = tokens[k] as Token;
+    if (mentionAt[k] !== undefined || isClaimed(tok)) continue;
+    const modHit = firstFree(trieMatchesAt(lexicon.modifiers, tokens, k), mentionAt);
+    const modValue = modHit === undefined ? undefined : pickValue(text, tokens, modHit, () => true);
+    const trigHit = firstFree(trieMatchesAt(lexicon.triggers, tokens, k), mentionAt);
+    const trigValue = trigHit === undefined ? undefined : pickValue(text, tokens, trigHit, () => true);
+    if (trigHit !== undefined && trigValue !== undefined && (modHit === undefined || trigHit.last >= modHit.last)) {
+      triggers.push({ ...trigValue.entry, first: trigHit.first, last: trigHit.last });
+      if (modHit !== undefined && modValue !== undefined && modHit.last === trigHit.last) addMod(modHit, modValue.entry);
+      k = trigHit.last;
+    } else if (modHit !== undefined && modValue !== undefined) {
+      addMod(modHit, modValue.entry);
+      k = modHit.last;
+    }
+  }
+  function addMod(hit: TrieHit<unknown>, entry: ModifierEntry): void {
+    const m: ModMatch = { type: entry.type, first: hit.first, last: hit.last, start: (tokens[hit.first] as Token).start, end: (tokens[hit.last] as Token).end };
+    mods.push(m);
+    for (let j = hit.first; j <= hit.last; j++) modAt[j] = m;
+  }
+
+  mentions.sort((a, b) => a.start - b.start || b.end - a.end);
+  const doc: Doc = { text, tokens, sections, lexicon, mentions, mentionAt, mods, modAt, triggers, claimed };
+
+  attachAttributes(doc);
+  attachTimeExpressions(doc);
+  applyTraits(doc);
+
+  const entities = doc.mentions.filter((m) => m.consumedBy === undefined);
+  entities.sort((a, b) => a.start - b.start || b.end - a.end);
+  return { text, entities };
+}
+
+function firstFree<T>(hits: TrieHit<T>[], mentionAt: readonly (Mention | undefined)[]): TrieHit<T> | undefined {
+  return hits.find((h) => {
+    for (let j = h.first; j <= h.last; j++) if (mentionAt[j] !== undefined) return false;
+    return true;
+  });
+}
+
+function toMention(v: TrieValue<EntityEntry>, span: string, tokens: readonly Token[], first: number, last: number): Mention {
+  const e = v.entry;
+  const start = (tokens[first] as Token).start;
+  const end = (tokens[last] as Token).end;
+  const caseMatches = v.exact !== undefined || span === span.toUpperCase();
+  const score = entityScore(v, last - first + 1, caseMatches);
+  const base = { start, end, first, last, score, traits: new Map(), attributes: [] };
+  switch (e.category) {
+    case 'MEDICAL_CONDITION':
+      return { ...base, category: 'MEDICAL_CONDITION', type: 'DX_NAME', concept: e.concept, kind: e.kind };
+    case 'ANATOMY':
+      return { ...base, category: 'ANATOMY', type: 'SYSTEM_ORGAN_SITE', concept: e.concept };
+    case 'TEST_TREATMENT_PROCEDURE':
+      return { ...base, category: 'TEST_TREATMENT_PROCEDURE', type: e.type, concept: e.concept };
+    case 'MEDICATION':
+      return { ...base, category: 'MEDICATION', type: e.type };
+    case 'BEHAVIORAL_ENVIRONMENTAL_SOCIAL':
+      return { ...base, category: 'BEHAVIORAL_ENVIRONMENTAL_SOCIAL', type: e.type, negated: e.negated };
+    case 'PROFESSION':
+      return { ...base, category: PHI_CATEGORY, type: 'PROFESSION', score: round4(score - 0.05) };
+  }
+}

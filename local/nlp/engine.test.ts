@@ -1,0 +1,261 @@
+import { readFileSync } from 'node:fs';
+import type { Entity } from '@aws-sdk/client-comprehendmedical';
+import { detectEntitiesV2, ENGINE_MODEL_VERSION, inferSnomedCt } from './index.js';
+
+const NOTE = readFileSync(new URL('./fixtures/sample-note.txt', import.meta.url), 'utf8');
+
+const find = (entities: Entity[] | undefined, text: string, from = 0): Entity => {
+  const e = (entities ?? []).find((x) => x.Text === text && (x.BeginOffset ?? 0) >= from);
+  if (e === undefined) throw new Error(`no entity "${text}"`);
+  return e;
+};
+const traitNames = (e: Entity): string[] => (e.Traits ?? []).map((t) => t.Name ?? '');
+const attrs = (e: Entity): [string, string][] => (e.Attributes ?? []).map((a) => [a.Type ?? '', a.Text ?? '']);
+
+describe('detectEntitiesV2', () => {
+  it('reproduces the AWS getting-started example exactly', () => {
+    const text = 'aspirin is required 20 mg po daily for 2 times as tab';
+    const r = detectEntitiesV2(text);
+    expect(r.ModelVersion).toBe(ENGINE_MODEL_VERSION);
+    expect(r.Entities).toHaveLength(1);
+    const e = r.Entities?.[0] as Entity;
+    expect([e.Category, e.Type, e.Text, e.BeginOffset, e.EndOffset]).toEqual(['MEDICATION', 'GENERIC_NAME', 'aspirin', 0, 7]);
+    expect(attrs(e)).toEqual([
+      ['DOSAGE', '20 mg'],
+      ['ROUTE_OR_MODE', 'po'],
+      ['FREQUENCY', 'daily'],
+      ['DURATION', '2 times'],
+      ['FORM', 'tab'],
+    ]);
+    for (const a of e.Attributes ?? []) {
+      expect(a.Category).toBe('MEDICATION');
+      expect(a.RelationshipType).toBe(a.Type);
+      expect(text.slice(a.BeginOffset, a.EndOffset)).toBe(a.Text);
+    }
+  });
+
+  it('reports exact offsets and unique ids shared by entities and attributes', () => {
+    const r = detectEntitiesV2(NOTE);
+    const ids = new Set<number>();
+    const entityIds = new Set<number>();
+    for (const e of r.Entities ?? []) {
+      expect(NOTE.slice(e.BeginOffset, e.EndOffset)).toBe(e.Text);
+      expect(ids.has(e.Id as number)).toBe(false);
+      ids.add(e.Id as number);
+      entityIds.add(e.Id as number);
+      expect(e.Score).toBeGreaterThan(0);
+      expect(e.Score).toBeLessThan(1);
+    }
+    for (const e of r.Entities ?? []) {
+      for (const a of e.Attributes ?? []) {
+        expect(NOTE.slice(a.BeginOffset, a.EndOffset)).toBe(a.Text);
+        // An attribute either has its own id or points at a listed entity (time expressions).
+        if (a.RelationshipType === 'OVERLAP') expect(entityIds.has(a.Id as number)).toBe(true);
+        else {
+          expect(ids.has(a.Id as number)).toBe(false);
+          ids.add(a.Id as number);
+        }
+      }
+    }
+  });
+
+  it('is deterministic', () => {
+    expect(JSON.stringify(detectEntitiesV2(NOTE))).toBe(JSON.stringify(detectEntitiesV2(NOTE)));
+    expect(JSON.stringify(inferSnomedCt(NOTE))).toBe(JSON.stringify(inferSnomedCt(NOTE)));
+  });
+
+  it('covers every category', () => {
+    const r = detectEntitiesV2(NOTE);
+    const cats = new Set((r.Entities ?? []).map((e) => e.Category));
+    expect([...cats].sort()).toEqual([
+      'ANATOMY',
+      'BEHAVIORAL_ENVIRONMENTAL_SOCIAL',
+      'MEDICAL_CONDITION',
+      'MEDICATION',
+      'PROTECTED_HEALTH_INFORMATION',
+      'TEST_TREATMENT_PROCEDURE',
+      'TIME_EXPRESSION',
+    ]);
+  });
+
+  it('detects each PHI type', () => {
+    const r = detectEntitiesV2(NOTE);
+    const phi = (r.Entities ?? []).filter((e) => e.Category === 'PROTECTED_HEALTH_INFORMATION').map((e) => [e.Type, e.Text]);
+    expect(phi).toEqual(
+      expect.arrayContaining([
+        ['NAME', 'John Smith'],
+        ['ID', '00123456'],
+        ['DATE', '03/14/1956'],
+        ['NAME', 'Alice Wong'],
+        ['DATE', 'March 3, 2024'],
+        ['PHONE_OR_FAX', '(555) 123-4567'],
+        ['EMAIL', 'jsmith@example.com'],
+        ['ADDRESS', '42 Oak Street, Springfield, IL 62704'],
+        ['URL', 'https://portal.example.org/pt/123'],
+        ['AGE', '67-year-old'],
+        ['PROFESSION', 'teacher'],
+      ]),
+    );
+  });
+
+  it('finds brand and generic medications with their sig', () => {
+    const r = detectEntitiesV2(NOTE);
+    expect(attrs(find(r.Entities, 'metoprolol'))).toEqual([
+      ['DOSAGE', '25 mg'],
+      ['ROUTE_OR_MODE', 'po'],
+      ['FREQUENCY', 'bid'],
+    ]);
+    const glargine = find(r.Entities, 'insulin glargine');
+    expect(glargine.Type).toBe('GENERIC_NAME');
+    expect(attrs(glargine)).toEqual([
+      ['DOSAGE', '10 units'],
+      ['ROUTE_OR_MODE', 'subcutaneously'],
+      ['FREQUENCY', 'at bedtime'],
+    ]);
+    expect(find(r.Entities, 'Lipitor').Type).toBe('BRAND_NAME');
+  });
+
+  it('separates strength from dosage when a count of tablets is given', () => {
+    const r = detectEntitiesV2('Clonidine 0.2 mgs -- 1 and 1 / 2 tabs po qhs');
+    expect(attrs(find(r.Entities, 'Clonidine'))).toEqual([
+      ['STRENGTH', '0.2 mgs'],
+      ['DOSAGE', '1 and 1 / 2'],
+      ['FORM', 'tabs'],
+      ['ROUTE_OR_MODE', 'po'],
+      ['FREQUENCY', 'qhs'],
+    ]);
+  });
+
+  it('reads rates of infusions', () => {
+    const r = detectEntitiesV2('Started heparin drip at 18 units/kg/hr IV.');
+    expect(attrs(find(r.Entities, 'heparin drip'))).toEqual(expect.arrayContaining([['RATE', '18 units/kg/hr']]));
+  });
+
+  it('attaches test values and units', () => {
+    const r = detectEntitiesV2(NOTE);
+    expect(attrs(find(r.Entities, 'HbA1c'))).toEqual([
+      ['TEST_VALUE', '8.2'],
+      ['TEST_UNIT', '%'],
+    ]);
+    expect(attrs(find(r.Entities, 'BP'))).toEqual([['TEST_VALUE', '150/95']]);
+    expect(attrs(find(r.Entities, 'K'))).toEqual([['TEST_VALUE', '4.1']]);
+  });
+
+  it('attaches site, direction, quality and acuity to conditions', () => {
+    const r = detectEntitiesV2('Severe rash on face and leg. Acute left knee pain.');
+    expect(attrs(find(r.Entities, 'rash'))).toEqual([
+      ['QUALITY', 'Severe'],
+      ['SYSTEM_ORGAN_SITE', 'face'],
+      ['SYSTEM_ORGAN_SITE', 'leg'],
+    ]);
+    // Anatomy used as an attribute is not listed again as an entity.
+    expect((r.Entities ?? []).some((e) => e.Text === 'face')).toBe(false);
+    expect(attrs(find(r.Entities, 'knee pain'))).toEqual([
+      ['ACUITY', 'Acute'],
+      ['DIRECTION', 'left'],
+    ]);
+  });
+
+  it('expands abbreviations, case and misspellings', () => {
+    for (const [text, expected] of [
+      ['Hx of HTN, T2DM, CHF, COPD, CVA and AFib.', ['HTN', 'T2DM', 'CHF', 'COPD', 'CVA', 'AFib']],
+      ['complains of SOB and CP', ['SOB', 'CP']],
+      ['DIABETES MELLITUS and hypertention', ['DIABETES MELLITUS', 'hypertention']],
+      ['recurrent UTIs', ['UTIs']],
+    ] as const) {
+      const got = (detectEntitiesV2(text).Entities ?? []).filter((e) => e.Category === 'MEDICAL_CONDITION').map((e) => e.Text);
+      expect(got).toEqual(expected);
+    }
+  });
+});
+
+describe('traits', () => {
+  const traitsOf = (text: string, entity: string): string[] => traitNames(find(detectEntitiesV2(text).Entities, entity));
+
+  it('negation stops at "but" and at sentence ends', () => {
+    const text = 'Denies chest pain or fever but reports cough. Nausea present.';
+    expect(traitsOf(text, 'chest pain')).toContain('NEGATION');
+    expect(traitsOf(text, 'fever')).toContain('NEGATION');
+    expect(traitsOf(text, 'cough')).not.toContain('NEGATION');
+    expect(traitsOf(text, 'Nausea')).not.toContain('NEGATION');
+  });
+
+  it('handles "no evidence of", "negative for" and post-negation', () => {
+    expect(traitsOf('No evidence of pneumonia.', 'pneumonia')).toContain('NEGATION');
+    expect(traitsOf('ROS negative for headache, positive for dizziness.', 'headache')).toContain('NEGATION');
+    expect(traitsOf('ROS negative for headache, positive for dizziness.', 'dizziness')).not.toContain('NEGATION');
+    expect(traitsOf('Pulmonary embolism was ruled out.', 'Pulmonary embolism')).toContain('NEGATION');
+    expect(traitsOf('Troponin negative.', 'Troponin')).not.toContain('NEGATION');
+  });
+
+  it('marks family history, hypothetical, past history, future and low confidence', () => {
+    expect(traitsOf('Mother had breast cancer.', 'breast cancer')).toContain('PERTAINS_TO_FAMILY');
+    expect(traitsOf('FH: father with MI at 50.', 'MI')).toContain('PERTAINS_TO_FAMILY');
+    expect(traitsOf('Return if fever develops.', 'fever')).toContain('HYPOTHETICAL');
+    expect(traitsOf('History of stroke in 2019.', 'stroke')).toContain('PAST_HISTORY');
+    expect(traitsOf('S/p appendectomy.', 'appendectomy')).toContain('PAST_HISTORY');
+    expect(traitsOf('Will schedule colonoscopy.', 'colonoscopy')).toContain('FUTURE');
+    expect(traitsOf('Possible pneumonia.', 'pneumonia')).toContain('LOW_CONFIDENCE');
+    expect(traitsOf('Former smoker, drinks socially.', 'smoker')).toContain('PAST_HISTORY');
+    expect(traitsOf('Former smoker, drinks socially.', 'drinks')).not.toContain('PAST_HISTORY');
+  });
+
+  it('labels conditions as sign, symptom or diagnosis', () => {
+    const r = detectEntitiesV2('Fever, headache and pneumonia.');
+    expect(traitNames(find(r.Entities, 'Fever'))).toContain('SIGN');
+    expect(traitNames(find(r.Entities, 'headache'))).toContain('SYMPTOM');
+    expect(traitNames(find(r.Entities, 'pneumonia'))).toContain('DIAGNOSIS');
+  });
+
+  it('links time expressions to the entity they overlap', () => {
+    const r = detectEntitiesV2('Cough for 3 days.');
+    const t = find(r.Entities, '3 days');
+    expect([t.Category, t.Type]).toEqual(['TIME_EXPRESSION', 'TIME_TO_DX_NAME']);
+    expect(t.Attributes?.[0]).toMatchObject({ Text: 'Cough', RelationshipType: 'OVERLAP', Id: find(r.Entities, 'Cough').Id });
+  });
+});
+
+describe('inferSnomedCt', () => {
+  it('returns schema-shaped output with details and characters', () => {
+    const r = inferSnomedCt(NOTE);
+    expect(r.ModelVersion).toBe(ENGINE_MODEL_VERSION);
+    expect(r.SNOMEDCTDetails).toEqual({ Edition: 'US', Language: 'en', VersionDate: expect.stringMatching(/^\d{8}$/) });
+    expect(r.Characters).toEqual({ OriginalTextCharacters: NOTE.length });
+    for (const e of r.Entities ?? []) {
+      expect(['MEDICAL_CONDITION', 'ANATOMY', 'TEST_TREATMENT_PROCEDURE']).toContain(e.Category);
+      expect(NOTE.slice(e.BeginOffset, e.EndOffset)).toBe(e.Text);
+      const concepts = e.SNOMEDCTConcepts ?? [];
+      expect(concepts.length).toBeLessThanOrEqual(5);
+      const scores = concepts.map((c) => c.Score ?? 0);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      for (const c of concepts) expect(c.Code).toMatch(/^\d{6,18}$/);
+    }
+  });
+
+  it('resolves synonyms and abbreviations to the same concept', () => {
+    const top = (text: string): string | undefined => inferSnomedCt(text).Entities?.[0]?.SNOMEDCTConcepts?.[0]?.Code;
+    expect(top('heart attack')).toBe('22298006');
+    expect(top('MI')).toBe('22298006');
+    expect(top('myocardial infarction')).toBe('22298006');
+    expect(top('shortness of breath')).toBe(top('SOB'));
+    expect(top('high blood pressure')).toBe(top('HTN'));
+  });
+
+  it('uses the site to pick a more specific concept', () => {
+    const r = inferSnomedCt('pain in the left knee');
+    expect(r.Entities?.[0]?.SNOMEDCTConcepts?.[0]?.Code).toBe('30989003');
+  });
+
+  it('omits medications and PHI', () => {
+    const r = inferSnomedCt('John Smith takes aspirin for angina.');
+    expect((r.Entities ?? []).map((e) => e.Text)).toEqual(['angina']);
+  });
+});
+
+describe('input handling', () => {
+  it('accepts empty text and rejects non-strings', () => {
+    expect(detectEntitiesV2('').Entities).toEqual([]);
+    expect(inferSnomedCt('').Characters).toEqual({ OriginalTextCharacters: 0 });
+    expect(() => detectEntitiesV2(42 as unknown as string)).toThrow(TypeError);
+  });
+});

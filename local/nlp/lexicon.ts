@@ -1,0 +1,233 @@
+// Loads the TSV lexicons under ./lexicons once, lazily, and builds the tries the engine searches.
+// File formats are described in README.md; every file is plain data so it can be reviewed and
+// extended without touching code.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { termKey } from './text.js';
+import { newTrie, trieInsert, type TrieNode } from './trie.js';
+
+export type ConditionKind = 'DIAGNOSIS' | 'SIGN' | 'SYMPTOM';
+export type TtpType = 'TEST_NAME' | 'PROCEDURE_NAME' | 'TREATMENT_NAME';
+export type BesType = 'ALCOHOL_CONSUMPTION' | 'ALLERGIES' | 'GENDER' | 'RACE_ETHNICITY' | 'REC_DRUG_USE' | 'TOBACCO_USE';
+export type ModifierType = 'ACUITY' | 'DIRECTION' | 'QUALITY' | 'ROUTE_OR_MODE' | 'FREQUENCY' | 'FORM';
+export type TriggerType =
+  | 'NEGATION'
+  | 'PSEUDO'
+  | 'PERTAINS_TO_FAMILY'
+  | 'HYPOTHETICAL'
+  | 'LOW_CONFIDENCE'
+  | 'PAST_HISTORY'
+  | 'FUTURE'
+  | 'TERMINATE';
+export type TriggerDirection = 'PRE' | 'POST' | 'NEXT';
+
+/** A SNOMED CT concept of the local lexicon. */
+export interface Concept {
+  readonly index: number;
+  readonly code: string;
+  readonly description: string;
+  readonly category: 'MEDICAL_CONDITION' | 'ANATOMY' | 'TEST_TREATMENT_PROCEDURE';
+  /** Normalised tokens of every term of the concept, for fuzzy candidate ranking. */
+  readonly termKeys: readonly (readonly string[])[];
+}
+
+export type EntityEntry =
+  | { readonly category: 'MEDICAL_CONDITION'; readonly kind: ConditionKind; readonly concept: Concept }
+  | { readonly category: 'ANATOMY'; readonly concept: Concept }
+  | { readonly category: 'TEST_TREATMENT_PROCEDURE'; readonly type: TtpType; readonly needsValue: boolean; readonly concept: Concept }
+  | { readonly category: 'MEDICATION'; readonly type: 'GENERIC_NAME' | 'BRAND_NAME'; readonly generic: string }
+  | { readonly category: 'BEHAVIORAL_ENVIRONMENTAL_SOCIAL'; readonly type: BesType; readonly negated: boolean }
+  | { readonly category: 'PROFESSION' };
+
+/** How a term was entered: as written, a generated plural, or an exact-case abbreviation. */
+export interface TrieValue<E> {
+  readonly entry: E;
+  /** Exact surface required (case-sensitive terms, written with a leading '=' in the files). */
+  readonly exact?: string;
+  readonly variant: 'term' | 'plural';
+  /** The term is an abbreviation or acronym (scored a little lower). */
+  readonly abbrev: boolean;
+}
+
+export interface ModifierEntry {
+  readonly type: ModifierType;
+}
+export interface TriggerEntry {
+  readonly type: TriggerType;
+  readonly direction: TriggerDirection;
+}
+
+export interface Lexicon {
+  readonly entities: TrieNode<TrieValue<EntityEntry>>;
+  readonly modifiers: TrieNode<TrieValue<ModifierEntry>>;
+  readonly triggers: TrieNode<TrieValue<TriggerEntry>>;
+  readonly concepts: readonly Concept[];
+  /** Concept indices by normalised token, for fuzzy SNOMED CT candidates. */
+  readonly conceptsByToken: ReadonlyMap<string, readonly number[]>;
+  readonly stats: Readonly<Record<string, number>>;
+  readonly manifest: LexiconManifest;
+}
+
+export interface LexiconManifest {
+  readonly name: string;
+  readonly version: string;
+  readonly snomedct: { readonly edition: string; readonly language: string; readonly versionDate: string };
+}
+
+const DIR = fileURLToPath(new URL('./lexicons/', import.meta.url));
+
+function readRows(file: string, minColumns: number): string[][] {
+  const body = readFileSync(DIR + file, 'utf8');
+  const rows: string[][] = [];
+  body.split('\n').forEach((line, n) => {
+    const trimmed = line.replace(/\r$/, '');
+    if (trimmed.trim() === '' || trimmed.startsWith('#')) return;
+    const cols = trimmed.split('\t').map((c) => c.trim());
+    if (cols.length < minColumns) throw new Error(`lexicon ${file} line ${n + 1}: expected ${minColumns} tab-separated columns`);
+    rows.push(cols);
+  });
+  return rows;
+}
+
+function splitTerms(cell: string | undefined): string[] {
+  if (cell === undefined || cell === '' || cell === '-') return [];
+  return cell
+    .split('|')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+}
+
+const IRREGULAR_PLURALS: Record<string, string> = {
+  foot: 'feet', tooth: 'teeth', child: 'children', ovary: 'ovaries', diagnosis: 'diagnoses', metastasis: 'metastases',
+  lymph: 'lymph', vertebra: 'vertebrae', bronchus: 'bronchi', calculus: 'calculi', thrombus: 'thrombi', embolus: 'emboli',
+  polyp: 'polyps', phalanx: 'phalanges', testis: 'testes', stenosis: 'stenoses', anastomosis: 'anastomoses',
+};
+
+/** English plural of the last word, or undefined when no plural should be generated. */
+export function pluralOf(word: string): string | undefined {
+  const w = word.toLowerCase();
+  if (w.length < 3 || /[0-9]/.test(w) || word === word.toUpperCase()) return undefined;
+  const irregular = IRREGULAR_PLURALS[w];
+  if (irregular !== undefined) return irregular === w ? undefined : irregular;
+  if (/(itis|osis|emia|algia|ia|ism|ness|ing|ed|ous|al|ic|ive|ful|less|ary|ory)$/.test(w)) return undefined;
+  if (/(s|x|z|ch|sh)$/.test(w)) return w.endsWith('is') ? undefined : `${w}es`;
+  if (/[^aeiou]y$/.test(w)) return `${w.slice(0, -1)}ies`;
+  return `${w}s`;
+}
+
+const isAbbrev = (term: string): boolean => /^[A-Z0-9/&]+$/.test(term.replace(/[\s-]/g, '')) || /[A-Z].*[A-Z]/.test(term) && term.length <= 6;
+
+function addTerm<E>(root: TrieNode<TrieValue<E>>, raw: string, entry: E, plurals: boolean): number {
+  const exact = raw.startsWith('=') ? raw.slice(1) : undefined;
+  const term = exact ?? raw;
+  const key = termKey(term);
+  if (key.length === 0) return 0;
+  const abbrev = isAbbrev(term);
+  trieInsert(root, key, { entry, exact, variant: 'term', abbrev });
+  let added = 1;
+  if (plurals && exact === undefined && !abbrev) {
+    const last = key[key.length - 1] as string;
+    const plural = pluralOf(last);
+    if (plural !== undefined) {
+      trieInsert(root, [...key.slice(0, -1), plural], { entry, variant: 'plural', abbrev });
+      added++;
+    }
+  }
+  return added;
+}
+
+const stripTag = (d: string): string => d.replace(/\s*\([^)]*\)$/, '');
+
+let cached: Lexicon | undefined;
+
+/** The lexicon, loaded from disk at first use and kept for the life of the process. */
+export function getLexicon(): Lexicon {
+  cached ??= loadLexicon();
+  return cached;
+}
+
+function loadLexicon(): Lexicon {
+  const entities = newTrie<TrieValue<EntityEntry>>();
+  const modifiers = newTrie<TrieValue<ModifierEntry>>();
+  const triggers = newTrie<TrieValue<TriggerEntry>>();
+  const concepts: Concept[] = [];
+  const stats: Record<string, number> = {};
+  const count = (name: string, n: number): void => {
+    stats[name] = (stats[name] ?? 0) + n;
+  };
+
+  // Descriptions are written without the SNOMED CT semantic tag unless it differs from the default.
+  const concept = (code: string, description: string, category: Concept['category'], terms: string[], tag: string): Concept => {
+    const c: Concept = {
+      index: concepts.length,
+      code: code === '-' ? '' : code,
+      description: /\)$/.test(description) ? description : `${description} (${tag})`,
+      category,
+      termKeys: terms.map((t) => termKey(t.replace(/^=/, ''))),
+    };
+    concepts.push(c);
+    return c;
+  };
+
+  for (const [code, description, kind, terms] of readRows('conditions.tsv', 4)) {
+    if (kind !== 'DIAGNOSIS' && kind !== 'SIGN' && kind !== 'SYMPTOM') throw new Error(`conditions.tsv: bad kind ${kind}`);
+    const list = [stripTag(description as string), ...splitTerms(terms)];
+    const c = concept(code as string, description as string, 'MEDICAL_CONDITION', list, kind === 'DIAGNOSIS' ? 'disorder' : 'finding');
+    count('conditionConcepts', 1);
+    for (const t of list) count('conditionTerms', addTerm(entities, t, { category: 'MEDICAL_CONDITION', kind, concept: c }, true));
+  }
+  for (const [code, description, terms] of readRows('anatomy.tsv', 3)) {
+    const list = [stripTag(description as string), ...splitTerms(terms)];
+    const c = concept(code as string, description as string, 'ANATOMY', list, 'body structure');
+    count('anatomyConcepts', 1);
+    for (const t of list) count('anatomyTerms', addTerm(entities, t, { category: 'ANATOMY', concept: c }, true));
+  }
+  for (const [code, description, rawType, terms] of readRows('procedures.tsv', 4)) {
+    const needsValue = rawType?.endsWith('!') ?? false;
+    const type = `${rawType?.replace('!', '')}_NAME`;
+    if (type !== 'TEST_NAME' && type !== 'PROCEDURE_NAME' && type !== 'TREATMENT_NAME') throw new Error(`procedures.tsv: bad type ${rawType}`);
+    const list = [stripTag(description as string), ...splitTerms(terms)];
+    const c = concept(code as string, description as string, 'TEST_TREATMENT_PROCEDURE', list, type === 'TREATMENT_NAME' ? 'regime/therapy' : 'procedure');
+    count('ttpConcepts', 1);
+    for (const t of list) count('ttpTerms', addTerm(entities, t, { category: 'TEST_TREATMENT_PROCEDURE', type, needsValue, concept: c }, !needsValue));
+  }
+  for (const [generic, synonyms, brands] of readRows('medications.tsv', 1)) {
+    const g = generic as string;
+    count('medicationGenerics', 1);
+    for (const t of [g, ...splitTerms(synonyms)]) count('medicationTerms', addTerm(entities, t, { category: 'MEDICATION', type: 'GENERIC_NAME', generic: g }, false));
+    for (const t of splitTerms(brands)) count('medicationTerms', addTerm(entities, t, { category: 'MEDICATION', type: 'BRAND_NAME', generic: g }, false));
+  }
+  for (const [type, terms] of readRows('behavioral.tsv', 2)) {
+    // A trailing '-' marks terms that are negated in themselves ("non-smoker", "NKDA").
+    const negated = type?.endsWith('-') ?? false;
+    const t = type?.replace(/-$/, '') as BesType;
+    for (const term of splitTerms(terms)) count('behavioralTerms', addTerm(entities, term, { category: 'BEHAVIORAL_ENVIRONMENTAL_SOCIAL', type: t, negated }, false));
+  }
+  for (const [terms] of readRows('professions.tsv', 1)) {
+    for (const term of splitTerms(terms)) count('professionTerms', addTerm(entities, term, { category: 'PROFESSION' }, true));
+  }
+  for (const [type, terms] of readRows('modifiers.tsv', 2)) {
+    for (const term of splitTerms(terms)) count('modifierTerms', addTerm(modifiers, term, { type: type as ModifierType }, type === 'FORM'));
+  }
+  for (const [type, direction, terms] of readRows('triggers.tsv', 3)) {
+    if (direction !== 'PRE' && direction !== 'POST' && direction !== 'NEXT') throw new Error(`triggers.tsv: bad direction ${direction}`);
+    for (const term of splitTerms(terms)) count('triggerTerms', addTerm(triggers, term, { type: type as TriggerType, direction }, false));
+  }
+
+  const conceptsByToken = new Map<string, number[]>();
+  for (const c of concepts) {
+    if (c.code === '') continue;
+    const seen = new Set<string>();
+    for (const key of c.termKeys) {
+      for (const tok of key) {
+        if (seen.has(tok) || tok.length < 2) continue;
+        seen.add(tok);
+        const list = conceptsByToken.get(tok) ?? [];
+        list.push(c.index);
+        conceptsByToken.set(tok, list);
+      }
+    }
+  }
+  const manifest = JSON.parse(readFileSync(DIR + 'manifest.json', 'utf8')) as LexiconManifest;
+  return { entities, modifiers, triggers, concepts, conceptsByToken, stats, manifest };
+}

@@ -1,0 +1,101 @@
+// Traits: NegEx-style context triggers with scopes that stop at clause boundaries ("but",
+// "however", sentence ends), section defaults (PMH, FH, plan), and sign/symptom/diagnosis.
+import type { AttributeName, EntityType } from '@aws-sdk/client-comprehendmedical';
+import type { Doc, TriggerMatch } from './analyze.js';
+import { addTrait, type Mention } from './model.js';
+import { sectionAt } from './sections.js';
+import type { Token } from './text.js';
+
+const ALLOWED: Partial<Record<EntityType, ReadonlySet<AttributeName>>> = {
+  MEDICAL_CONDITION: new Set(['NEGATION', 'PERTAINS_TO_FAMILY', 'HYPOTHETICAL', 'LOW_CONFIDENCE', 'PAST_HISTORY', 'SIGN', 'SYMPTOM', 'DIAGNOSIS']),
+  MEDICATION: new Set(['NEGATION', 'PAST_HISTORY']),
+  TEST_TREATMENT_PROCEDURE: new Set(['NEGATION', 'PAST_HISTORY', 'FUTURE', 'HYPOTHETICAL']),
+  BEHAVIORAL_ENVIRONMENTAL_SOCIAL: new Set(['NEGATION', 'PAST_HISTORY']),
+};
+
+const BASE_SCORE: Record<string, number> = {
+  NEGATION: 0.97,
+  PERTAINS_TO_FAMILY: 0.93,
+  HYPOTHETICAL: 0.9,
+  LOW_CONFIDENCE: 0.88,
+  PAST_HISTORY: 0.91,
+  FUTURE: 0.9,
+};
+
+/** Prepositions that introduce the test a finding was seen on. */
+const EVIDENCE = new Set(['on', 'by', 'per', 'via', 'at']);
+
+function allowed(m: Mention, name: AttributeName): boolean {
+  return ALLOWED[m.category]?.has(name) ?? false;
+}
+
+export function applyTraits(doc: Doc): void {
+  const { tokens, mentions } = doc;
+  const targets = mentions.filter((m) => ALLOWED[m.category] !== undefined && m.consumedBy === undefined);
+
+  for (const m of targets) {
+    if (m.kind !== undefined) addTrait(m, m.kind, m.kind === 'DIAGNOSIS' ? 0.86 : 0.83);
+    if (m.negated === true) addTrait(m, 'NEGATION', 0.95);
+    const section = sectionAt(doc.sections, m.start);
+    if (section === 'PMH' && allowed(m, 'PAST_HISTORY')) addTrait(m, 'PAST_HISTORY', 0.85);
+    if (section === 'PSH' && m.category !== 'MEDICATION' && allowed(m, 'PAST_HISTORY')) addTrait(m, 'PAST_HISTORY', 0.87);
+    if (section === 'FH' && allowed(m, 'PERTAINS_TO_FAMILY')) addTrait(m, 'PERTAINS_TO_FAMILY', 0.88);
+  }
+
+  // Triggers inside attributes ("Troponin negative") or PHI are not context cues.
+  const live = doc.triggers.filter((t) => doc.claimed[(tokens[t.first] as Token).start] !== 1);
+  const terminators = new Set<number>();
+  for (const t of live) if (t.type === 'TERMINATE') terminators.add(t.first);
+
+  // Mentions starting at each token, for scope look-ups.
+  const startingAt = new Map<number, Mention>();
+  for (const m of targets) startingAt.set(m.first, m);
+
+  for (const trig of live) {
+    if (trig.type === 'TERMINATE' || trig.type === 'PSEUDO') continue;
+    const name = trig.type as AttributeName;
+    const sentence = (tokens[trig.first] as Token).sentence;
+    const base = BASE_SCORE[trig.type] ?? 0.85;
+    if (trig.direction === 'NEXT') {
+      // Adjectives ("former smoker", "prior MI") qualify only the entity right after them.
+      for (let k = trig.last + 1; k < tokens.length && k <= trig.last + 4; k++) {
+        const t = tokens[k] as Token;
+        if (t.sentence !== sentence || terminators.has(k)) break;
+        const m = startingAt.get(k);
+        if (m !== undefined) {
+          if (allowed(m, name)) addTrait(m, name, base);
+          break;
+        }
+      }
+    } else if (trig.direction === 'PRE') {
+      for (let k = trig.last + 1; k < tokens.length; k++) {
+        const t = tokens[k] as Token;
+        if (t.sentence !== sentence || terminators.has(k) || t.text === ':') break;
+        const m = startingAt.get(k);
+        // "no pneumonia on CXR": the test is the evidence, not what is negated.
+        if (m !== undefined && m.category === 'TEST_TREATMENT_PROCEDURE' && name !== 'FUTURE' && EVIDENCE.has(tokens[k - 1]?.norm ?? '')) continue;
+        if (m !== undefined && allowed(m, name)) {
+          addTrait(m, name, base - Math.min(0.2, Math.max(0, k - trig.last - 3) * 0.005));
+        }
+      }
+    } else {
+      // Post triggers ("pneumonia was ruled out") reach back a few tokens within the clause.
+      for (let k = trig.first - 1, n = 0; k >= 0 && n < 8; k--, n++) {
+        const t = tokens[k] as Token;
+        if (t.sentence !== sentence || terminators.has(k)) break;
+        const m = doc.mentionAt[k];
+        if (m !== undefined && m.first === k && targets.includes(m) && allowed(m, name)) {
+          addTrait(m, name, base - 0.02 - n * 0.005);
+        }
+      }
+    }
+  }
+
+  // The plan is the future for tests and procedures not otherwise placed in time.
+  for (const m of targets) {
+    if (m.category !== 'TEST_TREATMENT_PROCEDURE' || m.traits.has('PAST_HISTORY') || m.traits.has('NEGATION')) continue;
+    if (sectionAt(doc.sections, m.start) === 'PLAN') addTrait(m, 'FUTURE', 0.8);
+  }
+}
+
+export type { TriggerMatch };
