@@ -63,6 +63,14 @@ export interface Endpoints {
   entityresolution: string;
 }
 
+/**
+ * Ports of the first runtime of this process, reused by later ones: the Lambda modules are loaded
+ * once per process and keep the SDK clients they built at load time, so a second runtime in the
+ * same process (tests) must answer on the same endpoints.
+ */
+const stickyPorts: Partial<Record<keyof Endpoints, number>> = {};
+const portOf = (endpoint: string) => Number(new URL(endpoint).port);
+
 export class LocalRuntime {
   readonly scheduler = new VirtualScheduler(new VirtualClock());
   readonly resolver: TemplateResolver;
@@ -146,9 +154,9 @@ export class LocalRuntime {
     for (const sub of ['s3', 'dynamodb']) mkdirSync(path.join(dataDir, sub), { recursive: true });
     const clock = this.scheduler.clock;
 
-    this.s3 = await startS3({ directory: path.join(dataDir, 's3'), clock });
+    this.s3 = await startS3({ directory: path.join(dataDir, 's3'), clock, port: stickyPorts.s3 });
     await this.s3.createBucket(this.bucketName);
-    this.dynamo = await startDynamoDB({ directory: path.join(dataDir, 'dynamodb') });
+    this.dynamo = await startDynamoDB({ directory: path.join(dataDir, 'dynamodb'), port: stickyPorts.dynamodb });
     await this.createTables();
 
     this.events = await startEventBridge({
@@ -158,14 +166,16 @@ export class LocalRuntime {
       rules: this.eventRules(),
       accountId: LOCAL_ACCOUNT,
       region: LOCAL_REGION,
+      port: stickyPorts.events,
     });
-    this.comprehend = await startComprehendMedicalEmulator({ s3: this.s3.client(), clock, faults: this.faults, accountId: LOCAL_ACCOUNT, region: LOCAL_REGION });
+    this.comprehend = await startComprehendMedicalEmulator({ s3: this.s3.client(), clock, faults: this.faults, accountId: LOCAL_ACCOUNT, region: LOCAL_REGION, port: stickyPorts.comprehendmedical });
     this.entityResolution = await startEntityResolutionEmulator({
       s3: this.s3.client(),
       clock,
       faults: this.faults,
       accountId: LOCAL_ACCOUNT,
       region: LOCAL_REGION,
+      port: stickyPorts.entityresolution,
       ...this.matchingDefinitions(),
     });
 
@@ -192,7 +202,8 @@ export class LocalRuntime {
       const props = this.resolver.properties(id);
       this.sfn.createStateMachine({ arn: this.resolver.arn(id), name: id, definition: String(props.DefinitionString) });
     }
-    this.sfnEndpoint = await startStepFunctionsEndpoint(this.sfn);
+    this.sfnEndpoint = await startStepFunctionsEndpoint(this.sfn, { port: stickyPorts.stepfunctions });
+    for (const [name, endpoint] of Object.entries(this.endpoints)) stickyPorts[name as keyof Endpoints] = portOf(endpoint);
     this.setProcessEnvironment();
     this.loadFunctions();
     this.wireIngestQueue();
