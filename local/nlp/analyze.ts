@@ -94,6 +94,7 @@ function analyzeUncached(text: string): Analysis {
   const claim = (start: number, end: number): void => {
     claimed.fill(1, start, end);
   };
+  const sigPhrase = new Uint8Array(text.length);
   const isClaimed = (t: Token): boolean => claimed[t.start] === 1 || claimed[t.end - 1] === 1;
 
   const mentions: Mention[] = [];
@@ -120,23 +121,37 @@ function analyzeUncached(text: string): Analysis {
     for (let k = first; k <= last; k++) mentionAt[k] = m;
   }
 
-  // 2. Longest-match dictionary entities.
+  // 2. Sig phrases of several words ("by mouth", "in each eye", "at bedtime") are not entities.
+  for (let k = 0; k < tokens.length; k++) {
+    const hit = trieMatchesAt(lexicon.modifiers, tokens, k)[0];
+    if (hit === undefined || hit.last === hit.first) continue;
+    if (!hit.values.some((v) => v.entry.type === 'ROUTE_OR_MODE' || v.entry.type === 'FREQUENCY')) continue;
+    if (pickValue(text, tokens, hit, () => true) === undefined) continue;
+    const startTok = tokens[hit.first] as Token;
+    const endTok = tokens[hit.last] as Token;
+    sigPhrase.fill(1, startTok.start, endTok.end);
+    k = hit.last;
+  }
+
+  // 3. Longest-match dictionary entities.
   for (let k = 0; k < tokens.length; k++) {
     const tok = tokens[k] as Token;
     if (tok.kind === 'punct' || mentionAt[k] !== undefined || isClaimed(tok)) continue;
     const hits = trieMatchesAt(lexicon.entities, tokens, k);
     for (const hit of hits) {
       let blocked = false;
-      for (let j = hit.first; j <= hit.last; j++) if (mentionAt[j] !== undefined || isClaimed(tokens[j] as Token)) blocked = true;
+      for (let j = hit.first; j <= hit.last; j++) {
+        const t = tokens[j] as Token;
+        if (mentionAt[j] !== undefined || isClaimed(t) || sigPhrase[t.start] === 1) blocked = true;
+      }
       if (blocked) continue;
       const endTok = tokens[hit.last] as Token;
       // A vital sign or lab written with its value ("K 4.1", "potassium 3.2") is a test, not a drug.
-      const hasValue = (): boolean => /\d/.test(stickyMatch(TEST_VALUE_RE, text, endTok.end)?.[1] ?? '');
-      const needsValue = (v: TrieValue<EntityEntry>): boolean => v.entry.category === 'TEST_TREATMENT_PROCEDURE' && v.entry.needsValue;
+      const valueRule = (v: TrieValue<EntityEntry>): 'require' | 'prefer' | 'none' => (v.entry.category === 'TEST_TREATMENT_PROCEDURE' ? v.entry.value : 'none');
       const sorted = [...hit.values].sort((a, b) => CATEGORY_PRIORITY[a.entry.category] - CATEGORY_PRIORITY[b.entry.category]);
-      const withValue = sorted.some(needsValue) && hasValue();
-      if (withValue) sorted.sort((a, b) => Number(needsValue(b)) - Number(needsValue(a)));
-      const value = pickValue(text, tokens, { ...hit, values: sorted }, (v) => !needsValue(v) || withValue);
+      const withValue = sorted.some((v) => valueRule(v) !== 'none') && /\d/.test(stickyMatch(TEST_VALUE_RE, text, endTok.end)?.[1] ?? '');
+      if (withValue) sorted.sort((a, b) => Number(valueRule(b) !== 'none') - Number(valueRule(a) !== 'none'));
+      const value = pickValue(text, tokens, { ...hit, values: sorted }, (v) => valueRule(v) !== 'require' || withValue);
       if (value === undefined) continue;
       const span = surface(text, tokens, hit.first, hit.last);
       const m = toMention(value, span, tokens, hit.first, hit.last);
@@ -147,7 +162,18 @@ function analyzeUncached(text: string): Analysis {
     }
   }
 
-  // 3. Modifier words and context triggers outside entities.
+  // "smokes marijuana": the verb belongs to the drug, not to tobacco.
+  for (let k = 0; k < mentions.length; k++) {
+    const m = mentions[k] as Mention;
+    if (m.type !== 'TOBACCO_USE' || !/^smok/i.test(text.slice(m.start, m.end)) || m.last !== m.first) continue;
+    const next = mentionAt[m.last + 1];
+    if (next !== undefined && next.type === 'REC_DRUG_USE') {
+      mentions.splice(k--, 1);
+      mentionAt[m.first] = undefined;
+    }
+  }
+
+  // 4. Modifier words and context triggers outside entities.
   const mods: ModMatch[] = [];
   const modAt: (ModMatch | undefined)[] = new Array(tokens.length).fill(undefined);
   const triggers: TriggerMatch[] = [];

@@ -32,7 +32,7 @@ interface Found {
 export function attachAttributes(doc: Doc): void {
   for (const m of doc.mentions) {
     if (m.category === 'MEDICATION') medicationAttributes(doc, m);
-    else if (m.category === 'TEST_TREATMENT_PROCEDURE') testAttributes(doc, m);
+    else if (m.type === 'TEST_NAME') testAttributes(doc, m);
     else if (m.category === 'BEHAVIORAL_ENVIRONMENTAL_SOCIAL') behavioralAttributes(doc, m);
   }
   for (const m of doc.mentions) if (m.category === 'MEDICAL_CONDITION') conditionAttributes(doc, m);
@@ -264,8 +264,10 @@ function behavioralAttributes(doc: Doc, m: Mention): void {
 }
 
 const PRE_LINK = new Set([',', 'and', '/', 'or', 'to']);
-const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'involving', 'radiating', 'into', 'affecting', 'around', 'behind', 'under', 'above', 'below', 'across', 'along', 'near', 'within']);
+const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'involving', 'radiating', 'radiates', 'radiated', 'extending', 'extends', 'spreading', 'into', 'affecting', 'around', 'behind', 'under', 'above', 'below', 'across', 'along', 'near', 'within']);
 const POST_LINK = new Set([...POST_START, 'the', 'her', 'his', 'their', 'both', 'its', ',', 'and', 'or', '/', 'side', 'of']);
+const PHRASE_START = new Set(['with', 'by', 'on', 'after', 'since', 'for', 'from']);
+const COPULA = new Set(['is', 'was', 'are', 'were', 'now', 'currently', 'remains', 'still', 'seems', 'appears', 'became', 'getting']);
 const CONDITION_MODS = new Set<ModMatch['type']>(['ACUITY', 'QUALITY', 'DIRECTION']);
 
 function conditionAttributes(doc: Doc, m: Mention): void {
@@ -288,6 +290,24 @@ function conditionAttributes(doc: Doc, m: Mention): void {
     } else if (other === undefined && PRE_LINK.has(t.norm) && found.length > 0) {
       j--;
     } else break;
+  }
+  // Right after, qualities or acuities in apposition ("diabetes, poorly controlled",
+  // "depression, recurrent, moderate") or after a copula ("pain is now mild").
+  for (let j = m.last + 1, n = 0; j < tokens.length && n < 6; n++) {
+    const t = tokens[j] as Token;
+    if (t.sentence !== sentence) break;
+    if (t.text === ',' || COPULA.has(t.norm)) {
+      j++;
+      continue;
+    }
+    const after = doc.modAt[j];
+    if (after === undefined || after.first !== j || (after.type !== 'QUALITY' && after.type !== 'ACUITY')) break;
+    const next = tokens[after.last + 1];
+    // Not when the word modifies a following entity ("diabetes, severe neuropathy") or starts a
+    // phrase of its own ("pain, controlled with acetaminophen").
+    if (next !== undefined && next.sentence === sentence && (doc.mentionAt[after.last + 1] !== undefined || PHRASE_START.has(next.norm))) break;
+    found.push({ type: after.type, start: after.start, end: after.end, distance: j - m.last, score: 0.9 });
+    j = after.last + 1;
   }
   // After, only through a preposition: "pain in the left knee", "rash on face and leg".
   const first = tokens[m.last + 1];

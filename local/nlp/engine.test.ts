@@ -128,7 +128,11 @@ describe('detectEntitiesV2', () => {
 
   it('reads rates of infusions', () => {
     const r = detectEntitiesV2('Started heparin drip at 18 units/kg/hr IV.');
-    expect(attrs(find(r.Entities, 'heparin drip'))).toEqual(expect.arrayContaining([['RATE', '18 units/kg/hr']]));
+    expect(attrs(find(r.Entities, 'heparin'))).toEqual([
+      ['ROUTE_OR_MODE', 'drip'],
+      ['RATE', '18 units/kg/hr'],
+      ['ROUTE_OR_MODE', 'IV'],
+    ]);
   });
 
   it('attaches test values and units', () => {
@@ -166,6 +170,61 @@ describe('detectEntitiesV2', () => {
       const got = (detectEntitiesV2(text).Entities ?? []).filter((e) => e.Category === 'MEDICAL_CONDITION').map((e) => e.Text);
       expect(got).toEqual(expected);
     }
+  });
+});
+
+describe('clinical writing', () => {
+  const texts = (text: string, category: string): string[] =>
+    (detectEntitiesV2(text).Entities ?? []).filter((e) => e.Category === category).map((e) => e.Text ?? '');
+
+  it('reads hyphenated, plural and possessive forms', () => {
+    expect(texts('Started a beta-blocker; on beta blockers before.', 'MEDICATION')).toEqual(['beta-blocker', 'beta blockers']);
+    expect(texts("Parkinson's disease and Parkinsons disease, kidney stones.", 'MEDICAL_CONDITION')).toEqual([
+      "Parkinson's disease",
+      'Parkinsons disease',
+      'kidney stones',
+    ]);
+  });
+
+  it('applies section defaults and lets list items inherit them', () => {
+    const r = detectEntitiesV2('PMH: HTN, DM2, s/p CABG x3. FH: father with colon cancer.\nPlan: repeat A1c; refer for colonoscopy.');
+    expect(traitNames(find(r.Entities, 'HTN'))).toContain('PAST_HISTORY');
+    expect(traitNames(find(r.Entities, 'DM2'))).toContain('PAST_HISTORY');
+    expect(traitNames(find(r.Entities, 'colon cancer'))).toContain('PERTAINS_TO_FAMILY');
+    expect(traitNames(find(r.Entities, 'colonoscopy'))).toContain('FUTURE');
+    // Section headers themselves are not entities.
+    expect((r.Entities ?? []).some((e) => e.Text === 'Plan' || e.Text === 'PMH')).toBe(false);
+  });
+
+  it('does not take an abbreviation for a word of another sense', () => {
+    expect(texts('Follow up with PCP in 2 weeks. Patient seen in the ED.', 'BEHAVIORAL_ENVIRONMENTAL_SOCIAL')).toEqual([]);
+    expect(texts('Follow up with PCP in 2 weeks. Patient seen in the ED.', 'MEDICAL_CONDITION')).toEqual([]);
+    // Case-sensitive abbreviations: "AS" is aortic stenosis only in capitals; "as" is a word.
+    expect(texts('as needed', 'MEDICAL_CONDITION')).toEqual([]);
+  });
+
+  it('gives test values only to tests and keeps trailing qualities with their condition', () => {
+    const r = detectEntitiesV2('s/p CABG x3 2010. Type 2 diabetes, poorly controlled, A1c 9.1%.');
+    expect(find(r.Entities, 'CABG x3').Attributes).toEqual([]);
+    expect(attrs(find(r.Entities, 'Type 2 diabetes'))).toEqual([['QUALITY', 'poorly controlled']]);
+  });
+
+  it('reads a medication list with brand names, routes and durations', () => {
+    const r = detectEntitiesV2('On Lasix 40mg PO daily, started Eliquis 5 mg BID. Ibuprofen 600mg TID with food for 5 days.');
+    expect(attrs(find(r.Entities, 'Lasix'))).toEqual([
+      ['DOSAGE', '40mg'],
+      ['ROUTE_OR_MODE', 'PO'],
+      ['FREQUENCY', 'daily'],
+    ]);
+    expect(attrs(find(r.Entities, 'Eliquis'))).toEqual([
+      ['DOSAGE', '5 mg'],
+      ['FREQUENCY', 'BID'],
+    ]);
+    expect(attrs(find(r.Entities, 'Ibuprofen'))).toEqual([
+      ['DOSAGE', '600mg'],
+      ['FREQUENCY', 'TID with food'],
+      ['DURATION', '5 days'],
+    ]);
   });
 });
 

@@ -34,7 +34,13 @@ export interface Concept {
 export type EntityEntry =
   | { readonly category: 'MEDICAL_CONDITION'; readonly kind: ConditionKind; readonly concept: Concept }
   | { readonly category: 'ANATOMY'; readonly concept: Concept }
-  | { readonly category: 'TEST_TREATMENT_PROCEDURE'; readonly type: TtpType; readonly needsValue: boolean; readonly concept: Concept }
+  | {
+      readonly category: 'TEST_TREATMENT_PROCEDURE';
+      readonly type: TtpType;
+      /** 'require': only with a value ("K 4.1", "T 38.5"); 'prefer': a test rather than a drug when a value follows. */
+      readonly value: 'require' | 'prefer' | 'none';
+      readonly concept: Concept;
+    }
   | { readonly category: 'MEDICATION'; readonly type: 'GENERIC_NAME' | 'BRAND_NAME'; readonly generic: string }
   | { readonly category: 'BEHAVIORAL_ENVIRONMENTAL_SOCIAL'; readonly type: BesType; readonly negated: boolean }
   | { readonly category: 'PROFESSION' };
@@ -169,9 +175,25 @@ function loadLexicon(): Lexicon {
     return c;
   };
 
+  // Modifier words that open a condition term ("acute otitis media") become attributes instead,
+  // when the rest of the term names the same concept: drop such synonyms.
+  const modifierWords = new Set<string>();
+  for (const [type, terms] of readRows('modifiers.tsv', 2)) {
+    if (type === 'ACUITY' || type === 'QUALITY') for (const t of splitTerms(terms)) if (!t.startsWith('=')) modifierWords.add(termKey(t).join(' '));
+  }
+  const redundant = (term: string, all: readonly string[]): boolean => {
+    const key = termKey(term.replace(/^=/, ''));
+    const keys = new Set(all.map((t) => termKey(t.replace(/^=/, '')).join(' ')));
+    for (let i = 1; i < key.length; i++) {
+      if (modifierWords.has(key.slice(0, i).join(' ')) && keys.has(key.slice(i).join(' '))) return true;
+    }
+    return false;
+  };
+
   for (const [code, description, kind, terms] of readRows('conditions.tsv', 4)) {
     if (kind !== 'DIAGNOSIS' && kind !== 'SIGN' && kind !== 'SYMPTOM') throw new Error(`conditions.tsv: bad kind ${kind}`);
-    const list = [stripTag(description as string), ...splitTerms(terms)];
+    const all = [stripTag(description as string), ...splitTerms(terms)];
+    const list = all.filter((t, i) => i === 0 || !redundant(t, all));
     const c = concept(code as string, description as string, 'MEDICAL_CONDITION', list, kind === 'DIAGNOSIS' ? 'disorder' : 'finding');
     count('conditionConcepts', 1);
     for (const t of list) count('conditionTerms', addTerm(entities, t, { category: 'MEDICAL_CONDITION', kind, concept: c }, true));
@@ -183,13 +205,18 @@ function loadLexicon(): Lexicon {
     for (const t of list) count('anatomyTerms', addTerm(entities, t, { category: 'ANATOMY', concept: c }, true));
   }
   for (const [code, description, rawType, terms] of readRows('procedures.tsv', 4)) {
-    const needsValue = rawType?.endsWith('!') ?? false;
+    const valued = rawType?.endsWith('!') ?? false;
     const type = `${rawType?.replace('!', '')}_NAME`;
     if (type !== 'TEST_NAME' && type !== 'PROCEDURE_NAME' && type !== 'TREATMENT_NAME') throw new Error(`procedures.tsv: bad type ${rawType}`);
     const list = [stripTag(description as string), ...splitTerms(terms)];
     const c = concept(code as string, description as string, 'TEST_TREATMENT_PROCEDURE', list, type === 'TREATMENT_NAME' ? 'regime/therapy' : 'procedure');
     count('ttpConcepts', 1);
-    for (const t of list) count('ttpTerms', addTerm(entities, t, { category: 'TEST_TREATMENT_PROCEDURE', type, needsValue, concept: c }, !needsValue));
+    for (const t of list) {
+      // Abbreviations and short words ("K", "T", "BP", "sat") are tests only with a value.
+      const bare = t.replace(/^=/, '');
+      const value = !valued ? 'none' : isAbbrev(bare) || bare.length <= 4 ? 'require' : 'prefer';
+      count('ttpTerms', addTerm(entities, t, { category: 'TEST_TREATMENT_PROCEDURE', type, value, concept: c }, !valued));
+    }
   }
   for (const [generic, synonyms, brands] of readRows('medications.tsv', 1)) {
     const g = generic as string;

@@ -31,7 +31,7 @@ export const DURATION_RE = sticky(
 );
 /** Frequencies not in the modifier lexicon: q4h, q 6-8 hours, every 4 hours, 3 times a day, 2x/day. */
 export const FREQ_RE = sticky(
-  `(?:q\\.?\\s?\\d+(?:\\s*-\\s*\\d+)?\\s?(?:h|hr|hrs|hours?|min|mins|minutes?|d|days?|wk|wks|weeks?|mo|months?)\\.?|every\\s+(?:\\d+(?:\\s*(?:-|to)\\s*\\d+)?\\s+|other\\s+)?(?:hours?|days?|weeks?|months?|morning|evening|night|bedtime|minutes?|meal)|(?:once|twice|thrice|\\d+|one|two|three|four|five|six)\\s*(?:times|x)?\\s*(?:a|per|\\/|each|every)\\s*(?:day|d|week|wk|month|hour|hr|night)|\\d\\s*x\\s*(?:daily|weekly|a day|per day))(?![A-Za-z])`,
+  `(?:q\\.?\\s?\\d+(?:\\s*-\\s*\\d+)?\\s?(?:h|hr|hrs|hours?|min|mins|minutes?|d|days?|wk|wks|weeks?|mo|months?)|every\\s+(?:\\d+(?:\\s*(?:-|to)\\s*\\d+)?\\s+|other\\s+)?(?:hours?|days?|weeks?|months?|morning|evening|night|bedtime|minutes?|meal)|(?:once|twice|thrice|\\d+|one|two|three|four|five|six)\\s*(?:times|x)?\\s*(?:a|per|\\/|each|every)\\s*(?:day|d|week|wk|month|hour|hr|night)|\\d\\s*x\\s*(?:daily|weekly|a day|per day))(?![A-Za-z])`,
   'i',
 );
 
@@ -44,7 +44,7 @@ const TEST_VALUE_WORDS =
  * Groups: 1 value, 2 unit.
  */
 export const TEST_VALUE_RE = sticky(
-  `(?:\\s*(?:[:=]|\\bof\\b|\\bwas\\b|\\bis\\b|\\bwere\\b|\\bat\\b|\\blevels?\\b|\\bresults?\\b|\\bvalue\\b|\\breading\\b|\\bmeasured\\b|\\bcame back\\b|\\bshowed\\b|\\brevealed\\b|\\bremains\\b|\\bnow\\b|\\btoday\\b|\\bchecked\\b|\\bup to\\b|\\bdown to\\b|\\bincreased to\\b|\\bdecreased to\\b))*\\s*((?:[<>≤≥~]\\s*)?\\d+(?:\\.\\d+)?(?:\\s*\\/\\s*\\d+(?:\\.\\d+)?)?(?![\\d/])|\\b(?:${TEST_VALUE_WORDS})\\b)(?:\\s*(${TEST_UNIT})(?![A-Za-z0-9]))?`,
+  `(?:\\s*(?:[:=]|\\bof\\b|\\bwas\\b|\\bis\\b|\\bwere\\b|\\bat\\b|\\blevels?\\b|\\bresults?\\b|\\bvalue\\b|\\breading\\b|\\bmeasured\\b|\\bcame back\\b|\\bshowed\\b|\\brevealed\\b|\\bremains\\b|\\bnow\\b|\\btoday\\b|\\bchecked\\b|\\bup to\\b|\\bdown to\\b|\\bincreased to\\b|\\bdecreased to\\b|\\bpeaked at\\b|\\brose to\\b|\\bfell to\\b|\\bdropped to\\b|\\bimproved to\\b|\\breturned to\\b|\\btrended down to\\b|\\bnadir of\\b|\\bof about\\b|\\bapproximately\\b|\\baround\\b))*\\s*((?:[<>≤≥~]\\s*)?\\d+(?:\\.\\d+)?(?:\\s*\\/\\s*\\d+(?:\\.\\d+)?)?(?![\\d/])|\\b(?:${TEST_VALUE_WORDS})\\b)(?:\\s*(${TEST_UNIT})(?![A-Za-z0-9]))?`,
   'd',
 );
 
@@ -65,6 +65,6 @@ export function stickyMatch(re: RegExp, text: string, at: number): RegExpExecArr
 
 /** Relative time expressions (a single global pattern run once per note). */
 export const TIME_RE = new RegExp(
-  `\\b(?:(?:for|x|×|over|within|since|in|during)\\s*)?(?:the\\s+)?(?:(?:past|last|next|previous|prior)\\s+)?(?:${NUM}|a|an|few|several|couple(?:\\s+of)?)\\s*(?:-\\s*)?(?:minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|years?|yrs?)(?:\\s+(?:ago|prior|earlier|later|before admission|prior to (?:admission|presentation|arrival)|postop|post-op))?(?![A-Za-z])|\\b(?:since\\s+)?(?:yesterday|today|tonight|tomorrow|last night|this morning|this afternoon|this evening|overnight|earlier today|last week|last month|last year|this week|the day before|the night before|(?:on|since|last)\\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\\b`,
+  `\\b(?:(?:for|x|×|over|within|since|in|during)\\s*)?(?:the\\s+)?(?:(?:past|last|next|previous|prior)\\s+)?(?:(?:${NUM}|a|an|few|several|couple(?:\\s+of)?)\\s*(?:more\\s+|additional\\s+|further\\s+)?|(?<=(?:past|last|next|previous|prior)\\s+))(?:-\\s*)?(?:minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|years?|yrs?)(?:\\s+(?:ago|prior|earlier|later|before admission|prior to (?:admission|presentation|arrival)|postop|post-op))?(?![A-Za-z])|\\b(?:since\\s+)?(?:yesterday|today|tonight|tomorrow|last night|this morning|this afternoon|this evening|overnight|earlier today|last week|last month|last year|this week|the day before|the night before|(?:on|since|last)\\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\\b`,
   'gi',
 );

@@ -52,6 +52,8 @@ const DETECTORS: readonly Detector[] = [
   { type: 'DATE', re: new RegExp(`\\b\\d{1,2}(?:st|nd|rd|th)?\\s+${MONTH}\\.?(?:,?\\s+(?:19|20)\\d{2})?\\b`, 'g'), score: 0.96 },
   { type: 'DATE', re: new RegExp(`\\b${MONTH}\\.?,?\\s+(?:19|20)\\d{2}\\b`, 'g'), score: 0.95 },
   { type: 'DATE', re: /\b(?:0?[1-9]|1[0-2])\/(?:19|20)\d{2}\b/g, score: 0.9 },
+  // A bare year: "in 2019", "since 2015", "(2015)", "MI 2015" at a list item's end.
+  { type: 'DATE', re: /(?:\b(?:in|since|from|during|until|circa|year|of|by)\s+|\()((?:19|20)\d{2})\b(?![-/.]\d)/gi, score: 0.85, group: 1 },
   { type: 'DATE', re: /\b(?:DOB|D\.O\.B\.|Date of Birth|Admitted|Discharged|Admission Date|Discharge Date)\s*:?\s*((?:19|20)\d{2})\b/gi, score: 0.9, group: 1 },
   // Ages: 45-year-old, 45 yo, 45yo, 45 y/o, 45 years old, aged 45, Age: 45, 45M / 45 F.
   { type: 'AGE', re: /\b\d{1,3}(?:\s*-\s*|\s+)?(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)(?:\s*-\s*|\s+)old\b/gi, score: 0.98 },

@@ -10,6 +10,8 @@ export interface Section {
   /** Header span (excluded from entity detection). */
   readonly headerStart: number;
   readonly headerEnd: number;
+  /** End of the section: the next header, or a blank line after the section's first content. */
+  readonly end: number;
 }
 
 const HEADERS: readonly (readonly [SectionKind, string])[] = [
@@ -48,17 +50,21 @@ export function findSections(text: string): Section[] {
     // Single-letter SOAP headers (S:, O:, A:, P:) count only at the start of a line.
     if (name.length === 1 && !(m.index === 0 || text[m.index - 1] === '\n' || /\n[ \t]*$/.test(text.slice(0, range[0])))) continue;
     const kind = KIND_BY_NAME.get(name.toLowerCase().replace(/\s+/g, ' ')) ?? 'OTHER';
-    sections.push({ kind, headerStart: range[0], headerEnd: m.index + m[0].length });
+    const headerEnd = m.index + m[0].length;
+    const content = /\S/.exec(text.slice(headerEnd));
+    const contentStart = content === null ? text.length : headerEnd + content.index;
+    const blank = /\n[ \t]*\n/.exec(text.slice(contentStart));
+    sections.push({ kind, headerStart: range[0], headerEnd, end: blank === null ? text.length : contentStart + blank.index });
   }
-  return sections;
+  return sections.map((s, i) => ({ ...s, end: Math.min(s.end, sections[i + 1]?.headerStart ?? text.length) }));
 }
 
-/** The section kind at each character offset is that of the last header before it. */
+/** The section at an offset: that of the last header before it, unless that section has ended. */
 export function sectionAt(sections: readonly Section[], offset: number): SectionKind | undefined {
   let kind: SectionKind | undefined;
   for (const s of sections) {
     if (s.headerStart > offset) break;
-    kind = s.kind;
+    kind = offset < s.end ? s.kind : undefined;
   }
   return kind;
 }

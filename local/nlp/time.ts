@@ -24,6 +24,8 @@ export function attachTimeExpressions(doc: Doc): void {
     const start = m.index + (lead?.[0].length ?? 0);
     const end = m.index + m[0].length;
     if (end <= start) continue;
+    // "twice a day", "three times per week" are frequencies, not times.
+    if (/\b(?:once|twice|thrice|times|per|every|x)\s*$/i.test(text.slice(Math.max(0, m.index - 12), m.index))) continue;
     let free = true;
     for (let i = start; i < end; i++) if (doc.claimed[i] === 1) free = false;
     if (!free) continue;

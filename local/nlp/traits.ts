@@ -37,13 +37,17 @@ export function applyTraits(doc: Doc): void {
     if (m.kind !== undefined) addTrait(m, m.kind, m.kind === 'DIAGNOSIS' ? 0.86 : 0.83);
     if (m.negated === true) addTrait(m, 'NEGATION', 0.95);
     const section = sectionAt(doc.sections, m.start);
-    if (section === 'PMH' && allowed(m, 'PAST_HISTORY')) addTrait(m, 'PAST_HISTORY', 0.85);
+    // A medication listed in the history ("hypothyroidism on levothyroxine") is usually current.
+    if (section === 'PMH' && m.category !== 'MEDICATION' && allowed(m, 'PAST_HISTORY')) addTrait(m, 'PAST_HISTORY', 0.85);
     if (section === 'PSH' && m.category !== 'MEDICATION' && allowed(m, 'PAST_HISTORY')) addTrait(m, 'PAST_HISTORY', 0.87);
     if (section === 'FH' && allowed(m, 'PERTAINS_TO_FAMILY')) addTrait(m, 'PERTAINS_TO_FAMILY', 0.88);
   }
 
   // Triggers inside attributes ("Troponin negative") or PHI are not context cues.
-  const live = doc.triggers.filter((t) => doc.claimed[(tokens[t.first] as Token).start] !== 1);
+  const live = doc.triggers.filter((t) => {
+    for (let k = t.first; k <= t.last; k++) if (doc.claimed[(tokens[k] as Token).start] === 1) return false;
+    return true;
+  });
   const terminators = new Set<number>();
   for (const t of live) if (t.type === 'TERMINATE') terminators.add(t.first);
 

@@ -1,0 +1,227 @@
+// Evaluates the local clinical NLP engine on the annotated notes in eval/notes/:
+// precision, recall and F1 per entity category and type, per trait and per attribute type, and
+// SNOMED CT top-1 accuracy. Run: npx tsx eval/run.ts [--verbose]
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Entity } from '@aws-sdk/client-comprehendmedical';
+import { detectEntitiesV2, ENGINE_MODEL_VERSION, inferSnomedCt } from '../local/nlp/index.js';
+
+interface GoldEntity {
+  readonly text: string;
+  /** Which occurrence of `text` in the note (1-based, case-sensitive); default 1. */
+  readonly n?: number;
+  readonly category: string;
+  readonly type: string;
+  readonly traits?: readonly string[];
+  /**
+   * [attribute type, attribute text, occurrence?]: the occurrence nearest to the entity (after it
+   * preferred), or, with a third element, the k-th occurrence from the entity's start on.
+   */
+  readonly attributes?: readonly (readonly [string, string, number?])[];
+  /** Expected top SNOMED CT concept code. */
+  readonly snomed?: string;
+}
+
+interface Span {
+  readonly begin: number;
+  readonly end: number;
+}
+
+const NOTES_DIR = new URL('./notes/', import.meta.url);
+const verbose = process.argv.includes('--verbose');
+
+/** Offsets of `needle` as a whole word or phrase (not inside a longer word). */
+function* wordOccurrences(text: string, needle: string): Generator<number> {
+  const isWord = (c: string | undefined): boolean => c !== undefined && /[\p{L}\p{N}]/u.test(c);
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+    if (!isWord(text[at - 1]) && !isWord(text[at + needle.length])) yield at;
+  }
+}
+
+function occurrence(text: string, needle: string, n: number, file: string): Span {
+  let i = 0;
+  for (const at of wordOccurrences(text, needle)) if (++i === n) return { begin: at, end: at + needle.length };
+  throw new Error(`${file}: occurrence ${n} of "${needle}" not found`);
+}
+
+/**
+ * The occurrence of an attribute's text that belongs to an entity: the k-th from the entity's start
+ * when k is given, else the nearest, text after the entity counting as three times closer.
+ * (Substring search: units such as "%" touch their digits.)
+ */
+function attributeSpan(text: string, needle: string, entity: Span, file: string, k?: number): Span {
+  let best: Span | undefined;
+  let bestDistance = Infinity;
+  let seen = 0;
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+    if (k !== undefined) {
+      if (at >= entity.begin && ++seen === k) return { begin: at, end: at + needle.length };
+      continue;
+    }
+    const distance = at >= entity.begin ? at - entity.begin : (entity.begin - at) * 3;
+    if (distance < bestDistance) {
+      best = { begin: at, end: at + needle.length };
+      bestDistance = distance;
+    }
+  }
+  if (best === undefined) throw new Error(`${file}: attribute text "${needle}" not found`);
+  return best;
+}
+
+const key = (s: Span): string => `${s.begin}:${s.end}`;
+
+/** True/false positives and false negatives per label. */
+class Tally {
+  private readonly counts = new Map<string, { tp: number; fp: number; fn: number }>();
+
+  add(label: string, gold: ReadonlySet<string>, pred: ReadonlySet<string>): void {
+    const c = this.counts.get(label) ?? { tp: 0, fp: 0, fn: 0 };
+    for (const g of gold) if (pred.has(g)) c.tp++;
+    else c.fn++;
+    for (const p of pred) if (!gold.has(p)) c.fp++;
+    this.counts.set(label, c);
+  }
+
+  print(title: string): void {
+    const rows = [...this.counts.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+    const total = { tp: 0, fp: 0, fn: 0 };
+    console.log(`\n${title}`);
+    console.log(`${'label'.padEnd(44)} ${'gold'.padStart(5)} ${'pred'.padStart(5)} ${'P'.padStart(6)} ${'R'.padStart(6)} ${'F1'.padStart(6)}`);
+    for (const [label, c] of rows) {
+      total.tp += c.tp;
+      total.fp += c.fp;
+      total.fn += c.fn;
+      console.log(line(label, c));
+    }
+    console.log(line('(micro average)', total));
+  }
+}
+
+function line(label: string, c: { tp: number; fp: number; fn: number }): string {
+  const p = c.tp + c.fp === 0 ? 1 : c.tp / (c.tp + c.fp);
+  const r = c.tp + c.fn === 0 ? 1 : c.tp / (c.tp + c.fn);
+  const f = p + r === 0 ? 0 : (2 * p * r) / (p + r);
+  const pct = (x: number): string => (x * 100).toFixed(1).padStart(6);
+  return `${label.padEnd(44)} ${String(c.tp + c.fn).padStart(5)} ${String(c.tp + c.fp).padStart(5)} ${pct(p)} ${pct(r)} ${pct(f)}`;
+}
+
+/** Groups "label -> set of keys" for one note. */
+function group(): Map<string, Set<string>> {
+  return new Map();
+}
+function put(m: Map<string, Set<string>>, label: string, k: string): void {
+  const s = m.get(label) ?? new Set<string>();
+  s.add(k);
+  m.set(label, s);
+}
+
+const categories = new Tally();
+const types = new Tally();
+const relaxed = new Tally();
+const traits = new Tally();
+const attributes = new Tally();
+let snomedGold = 0;
+let snomedFound = 0;
+let snomedCorrect = 0;
+let notes = 0;
+
+for (const file of readdirSync(NOTES_DIR).filter((f) => f.endsWith('.txt')).sort()) {
+  notes++;
+  const text = readFileSync(new URL(file, NOTES_DIR), 'utf8');
+  const gold = (JSON.parse(readFileSync(new URL(file.replace(/\.txt$/, '.gold.json'), NOTES_DIR), 'utf8')) as { entities: GoldEntity[] }).entities;
+  const pred = detectEntitiesV2(text).Entities ?? [];
+  const snomed = inferSnomedCt(text).Entities ?? [];
+
+  const gCat = group();
+  const pCat = group();
+  const gType = group();
+  const pType = group();
+  const gRelax = group();
+  const pRelax = group();
+  const gTrait = group();
+  const pTrait = group();
+  const gAttr = group();
+  const pAttr = group();
+
+  const goldSpans: { span: Span; g: GoldEntity }[] = [];
+  for (const g of gold) {
+    const span = occurrence(text, g.text, g.n ?? 1, file);
+    goldSpans.push({ span, g });
+    put(gCat, g.category, `${key(span)}|${g.type}`);
+    put(gType, `${g.category}/${g.type}`, key(span));
+    put(gRelax, g.category, key(span));
+    for (const t of g.traits ?? []) put(gTrait, t, key(span));
+    for (const [type, attrText, k] of g.attributes ?? []) put(gAttr, type, `${key(span)}|${key(attributeSpan(text, attrText, span, file, k))}`);
+  }
+  const predSpan = (e: Entity): Span => ({ begin: e.BeginOffset ?? 0, end: e.EndOffset ?? 0 });
+  for (const e of pred) {
+    const span = predSpan(e);
+    put(pCat, e.Category ?? '', `${key(span)}|${e.Type}`);
+    put(pType, `${e.Category}/${e.Type}`, key(span));
+    // Relaxed: a prediction counts when it overlaps a gold entity of the same category.
+    const hit = goldSpans.find((g) => g.g.category === e.Category && g.span.begin < span.end && span.begin < g.span.end);
+    put(pRelax, e.Category ?? '', hit === undefined ? `pred:${key(span)}` : key(hit.span));
+    for (const t of e.Traits ?? []) put(pTrait, t.Name ?? '', key(span));
+    for (const a of e.Attributes ?? []) {
+      if (a.RelationshipType === 'OVERLAP') continue;
+      put(pAttr, a.Type ?? '', `${key(span)}|${a.BeginOffset}:${a.EndOffset}`);
+    }
+  }
+  for (const [tally, g, p] of [
+    [categories, gCat, pCat],
+    [types, gType, pType],
+    [relaxed, gRelax, pRelax],
+    [traits, gTrait, pTrait],
+    [attributes, gAttr, pAttr],
+  ] as const) {
+    for (const label of new Set([...g.keys(), ...p.keys()])) tally.add(label, g.get(label) ?? new Set(), p.get(label) ?? new Set());
+  }
+
+  for (const { span, g } of goldSpans) {
+    if (g.snomed === undefined) continue;
+    snomedGold++;
+    const e = snomed.find((x) => x.BeginOffset === span.begin && x.EndOffset === span.end);
+    if (e === undefined) continue;
+    snomedFound++;
+    const top = e.SNOMEDCTConcepts?.[0]?.Code;
+    if (top === g.snomed) snomedCorrect++;
+    else if (verbose) console.log(`${file}: SNOMED "${g.text}" expected ${g.snomed}, got ${top ?? 'none'}`);
+  }
+
+  if (verbose) {
+    for (const label of new Set([...gCat.keys(), ...pCat.keys()])) {
+      const gs = gCat.get(label) ?? new Set<string>();
+      const ps = pCat.get(label) ?? new Set<string>();
+      const show = (k: string): string => {
+        const [b, e] = (k.split('|')[0] ?? '').split(':').map(Number);
+        return `"${text.slice(b, e)}" (${k})`;
+      };
+      for (const k of gs) if (!ps.has(k)) console.log(`${file}: missed ${label} ${show(k)}`);
+      for (const k of ps) if (!gs.has(k)) console.log(`${file}: spurious ${label} ${show(k)}`);
+    }
+    for (const [what, g, p] of [['trait', gTrait, pTrait], ['attribute', gAttr, pAttr]] as const) {
+      for (const label of new Set([...g.keys(), ...p.keys()])) {
+        const gs = g.get(label) ?? new Set<string>();
+        const ps = p.get(label) ?? new Set<string>();
+        const show = (k: string): string =>
+          k
+            .split('|')
+            .map((part) => {
+              const [b, e] = part.split(':').map(Number);
+              return `"${text.slice(b, e)}"`;
+            })
+            .join(' -> ');
+        for (const k of gs) if (!ps.has(k)) console.log(`${file}: missed ${what} ${label} ${show(k)}`);
+        for (const k of ps) if (!gs.has(k)) console.log(`${file}: spurious ${what} ${label} ${show(k)}`);
+      }
+    }
+  }
+}
+
+console.log(`Chartflow local NLP evaluation — ${ENGINE_MODEL_VERSION}, ${notes} notes`);
+categories.print('Entities by category (exact span, category and type)');
+types.print('Entities by type (exact span)');
+relaxed.print('Entities by category (relaxed: overlapping span, same category)');
+traits.print('Traits (exact entity span)');
+attributes.print('Attributes (exact entity and attribute spans; time links excluded)');
+const pct = (a: number, b: number): string => (b === 0 ? 'n/a' : `${((a / b) * 100).toFixed(1)}%`);
+console.log(`\nSNOMED CT top-1 accuracy: ${snomedCorrect}/${snomedGold} = ${pct(snomedCorrect, snomedGold)} of gold concepts; ${snomedCorrect}/${snomedFound} = ${pct(snomedCorrect, snomedFound)} of those whose entity was found`);
