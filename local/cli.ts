@@ -15,7 +15,8 @@ import { Prefix } from '../contracts/layout.js';
 import { parseFaults } from './faults.js';
 import type { EventEnvelope } from './emulators/eventbridge.js';
 import { LocalRuntime, LOCAL_REGION } from './runtime/runtime.js';
-import { formatSummary, summarize } from './runtime/summary.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { formatSummary, scanAll, summarize } from './runtime/summary.js';
 
 interface Args {
   command: string;
@@ -109,6 +110,11 @@ async function start(args: Args): Promise<number> {
     process.stdout.write(`\n${formatSummary(summary)}\nReal time: ${seconds} s. Outputs, table and events: ${path.resolve(args.dataDir)}\n`);
     mkdirSync(args.dataDir, { recursive: true });
     writeFileSync(path.join(args.dataDir, 'summary.json'), `${JSON.stringify({ ...summary, realSeconds: Number(seconds) }, null, 2)}\n`);
+    // The table as JSON lines, for reading without a DynamoDB client (dynamodb/ holds dynalite's files).
+    const dynamo = new DynamoDBClient({ endpoint: runtime.endpoints.dynamodb, region: LOCAL_REGION, credentials: runtime.credentials });
+    const items = await scanAll(dynamo, runtime.tableName);
+    dynamo.destroy();
+    writeFileSync(path.join(args.dataDir, 'table.jsonl'), items.map((item) => JSON.stringify(item)).join('\n') + '\n');
     return summary.batches.some((b) => b.status === 'FAILED') || summary.batches.length === 0 && summary.documents.processed === 0 && files.length > summary.documents.rejected ? 1 : 0;
   } finally {
     await runtime.stop();

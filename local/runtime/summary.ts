@@ -25,7 +25,7 @@ export interface RunSummary {
   events: Record<string, number>;
 }
 
-async function scanAll(client: DynamoDBClient, tableName: string): Promise<Array<Record<string, unknown>>> {
+export async function scanAll(client: DynamoDBClient, tableName: string): Promise<Array<Record<string, unknown>>> {
   const documents = DynamoDBDocumentClient.from(client);
   const items: Array<Record<string, unknown>> = [];
   let startKey: Record<string, unknown> | undefined;
