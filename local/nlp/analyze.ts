@@ -183,9 +183,10 @@ function analyzeUncached(text: string): Analysis {
     const modHit = firstFree(trieMatchesAt(lexicon.modifiers, tokens, k), mentionAt);
     const modValue = modHit === undefined ? undefined : pickValue(text, tokens, modHit, () => true);
     const trigHit = firstFree(trieMatchesAt(lexicon.triggers, tokens, k), mentionAt);
-    const trigValue = trigHit === undefined ? undefined : pickValue(text, tokens, trigHit, () => true);
-    if (trigHit !== undefined && trigValue !== undefined && (modHit === undefined || trigHit.last >= modHit.last)) {
-      triggers.push({ ...trigValue.entry, first: trigHit.first, last: trigHit.last });
+    // A trigger word may act both ways ("prophylaxis"): keep every reading that fits the case.
+    const trigValues = trigHit === undefined ? [] : trigHit.values.filter((v) => v.exact === undefined || v.exact === surface(text, tokens, trigHit.first, trigHit.last));
+    if (trigHit !== undefined && trigValues.length > 0 && (modHit === undefined || trigHit.last >= modHit.last)) {
+      for (const v of trigValues) triggers.push({ ...v.entry, first: trigHit.first, last: trigHit.last });
       if (modHit !== undefined && modValue !== undefined && modHit.last === trigHit.last) addMod(modHit, modValue.entry);
       k = trigHit.last;
     } else if (modHit !== undefined && modValue !== undefined) {

@@ -301,7 +301,9 @@ function conditionAttributes(doc: Doc, m: Mention): void {
       continue;
     }
     const after = doc.modAt[j];
-    if (after === undefined || after.first !== j || (after.type !== 'QUALITY' && after.type !== 'ACUITY')) break;
+    // A direction counts only right after the condition ("breath sounds bilaterally").
+    const adjacentDirection = after?.type === 'DIRECTION' && j === m.last + 1 && after.last === j;
+    if (after === undefined || after.first !== j || (after.type !== 'QUALITY' && after.type !== 'ACUITY' && !adjacentDirection)) break;
     const next = tokens[after.last + 1];
     // Not when the word modifies a following entity ("diabetes, severe neuropathy") or starts a
     // phrase of its own ("pain, controlled with acetaminophen").

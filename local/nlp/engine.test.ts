@@ -259,11 +259,28 @@ describe('traits', () => {
     expect(traitsOf('Former smoker, drinks socially.', 'drinks')).not.toContain('PAST_HISTORY');
   });
 
+  it('scopes family, negation terminators and two-way triggers', () => {
+    expect(traitsOf('Her father has ulcerative colitis.', 'ulcerative colitis')).toContain('PERTAINS_TO_FAMILY');
+    expect(traitsOf('Denies fever, has cough.', 'fever')).toContain('NEGATION');
+    expect(traitsOf('Denies fever, has cough.', 'cough')).not.toContain('NEGATION');
+    expect(traitsOf('DVT prophylaxis: heparin.', 'DVT')).toContain('HYPOTHETICAL');
+    expect(traitsOf('Rule out C. difficile infection.', 'C. difficile infection')).toContain('HYPOTHETICAL');
+    expect(traitsOf('Go to the ED for chest pain or fainting.', 'fainting')).toContain('HYPOTHETICAL');
+    expect(traitsOf('Off pressors since this morning.', 'pressors')).toContain('NEGATION');
+    expect(traitsOf('She is a never smoker.', 'smoker')).toContain('NEGATION');
+  });
+
   it('labels conditions as sign, symptom or diagnosis', () => {
     const r = detectEntitiesV2('Fever, headache and pneumonia.');
     expect(traitNames(find(r.Entities, 'Fever'))).toContain('SIGN');
     expect(traitNames(find(r.Entities, 'headache'))).toContain('SYMPTOM');
     expect(traitNames(find(r.Entities, 'pneumonia'))).toContain('DIAGNOSIS');
+  });
+
+  it('keeps frequencies and words containing times out of time expressions', () => {
+    const r = detectEntitiesV2('Overnight had hypotension. Checks sugars twice a day.');
+    const times = (r.Entities ?? []).filter((e) => e.Category === 'TIME_EXPRESSION').map((e) => e.Text);
+    expect(times).toEqual(['Overnight']);
   });
 
   it('links time expressions to the entity they overlap', () => {

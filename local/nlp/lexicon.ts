@@ -18,7 +18,9 @@ export type TriggerType =
   | 'LOW_CONFIDENCE'
   | 'PAST_HISTORY'
   | 'FUTURE'
-  | 'TERMINATE';
+  | 'TERMINATE'
+  /** Ends only negation scopes ("denies fever, has cough"; but "father has colitis"). */
+  | 'TERMINATE_NEGATION';
 export type TriggerDirection = 'PRE' | 'POST' | 'NEXT';
 
 /** A SNOMED CT concept of the local lexicon. */
@@ -121,7 +123,8 @@ export function pluralOf(word: string): string | undefined {
   return `${w}s`;
 }
 
-const isAbbrev = (term: string): boolean => /^[A-Z0-9/&]+$/.test(term.replace(/[\s-]/g, '')) || /[A-Z].*[A-Z]/.test(term) && term.length <= 6;
+/** All capitals, or short with two capitals ("HbA1c", "AFib"): scored as an abbreviation. */
+const isAbbrev = (term: string): boolean => /^[A-Z0-9/&]+$/.test(term.replace(/[\s-]/g, '')) || (/[A-Z].*[A-Z]/.test(term) && term.length <= 6);
 
 function addTerm<E>(root: TrieNode<TrieValue<E>>, raw: string, entry: E, plurals: boolean): number {
   const exact = raw.startsWith('=') ? raw.slice(1) : undefined;

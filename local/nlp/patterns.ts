@@ -38,13 +38,13 @@ export const FREQ_RE = sticky(
 const TEST_UNIT =
   '%|mg\\/dL|mg\\/dl|mmol\\/L|mmol\\/l|mEq\\/L|meq\\/l|g\\/dL|g\\/dl|g\\/L|mmHg|mm Hg|mm\\/Hg|bpm|beats per minute|beats\\/min|breaths\\/min|breaths per minute|\\/min|°F|°C|degrees F|degrees|F|C|kg|kgs|lbs?|pounds|cm|mm|inches|ng\\/mL|ng\\/ml|ng\\/dL|pg\\/mL|pg\\/ml|U\\/L|IU\\/L|u\\/L|units\\/L|mIU\\/L|uIU\\/mL|mIU\\/mL|K\\/uL|K\\/µL|x\\s?10\\^?\\d+\\/L|cells\\/mm3|\\/mm3|\\/uL|\\/µL|mcg\\/dL|µg\\/dL|ug\\/dL|mcg\\/L|µg\\/L|nmol\\/L|µmol\\/L|umol\\/L|mL\\/min(?:\\/1\\.73\\s?m2)?|sec|seconds|L\\/min|L|mL|ml|kg\\/m2|kg\\/m\\^2|mg\\/L|mg\\/24\\s?h|g\\/24\\s?h|ratio|mOsm\\/kg|fL|pg|percent';
 const TEST_VALUE_WORDS =
-  'normal|abnormal|negative|positive|elevated|low|high|unremarkable|WNL|within normal limits|clear|stable|borderline|reactive|nonreactive|non-reactive|not detected|detected|trace|undetectable|normal sinus rhythm|sinus rhythm|NSR|regular|irregular';
+  'no growth to date|no growth|normal|abnormal|negative|positive|elevated|low|high|unremarkable|WNL|within normal limits|clear|stable|borderline|reactive|nonreactive|non-reactive|not detected|detected|trace|undetectable|normal sinus rhythm|sinus rhythm|NSR|regular|irregular';
 /**
  * A test result right after a test name: optional connector, the value, an optional unit.
  * Groups: 1 value, 2 unit.
  */
 export const TEST_VALUE_RE = sticky(
-  `(?:\\s*(?:[:=]|\\bof\\b|\\bwas\\b|\\bis\\b|\\bwere\\b|\\bat\\b|\\blevels?\\b|\\bresults?\\b|\\bvalue\\b|\\breading\\b|\\bmeasured\\b|\\bcame back\\b|\\bshowed\\b|\\brevealed\\b|\\bremains\\b|\\bnow\\b|\\btoday\\b|\\bchecked\\b|\\bup to\\b|\\bdown to\\b|\\bincreased to\\b|\\bdecreased to\\b|\\bpeaked at\\b|\\brose to\\b|\\bfell to\\b|\\bdropped to\\b|\\bimproved to\\b|\\breturned to\\b|\\btrended down to\\b|\\bnadir of\\b|\\bof about\\b|\\bapproximately\\b|\\baround\\b))*\\s*((?:[<>≤≥~]\\s*)?\\d+(?:\\.\\d+)?(?:\\s*\\/\\s*\\d+(?:\\.\\d+)?)?(?![\\d/])|\\b(?:${TEST_VALUE_WORDS})\\b)(?:\\s*(${TEST_UNIT})(?![A-Za-z0-9]))?`,
+  `(?:\\s*(?:[:=]|\\bof\\b|\\bwas\\b|\\bis\\b|\\bwere\\b|\\bat\\b|\\blevels?\\b|\\bresults?\\b|\\bvalue\\b|\\breading\\b|\\bmeasured\\b|\\bcame back\\b|\\bshowed\\b|\\brevealed\\b|\\bremains\\b|\\bnow\\b|\\btoday\\b|\\bchecked\\b|\\bup to\\b|\\bdown to\\b|\\bincreased to\\b|\\bdecreased to\\b|\\bpeaked at\\b|\\brose to\\b|\\bfell to\\b|\\bdropped to\\b|\\bimproved to\\b|\\breturned to\\b|\\btrended down to\\b|\\bnadir of\\b|\\bof about\\b|\\bapproximately\\b|\\baround\\b|\\bless than\\b|\\bgreater than\\b|\\bmore than\\b|\\bbelow\\b|\\babove\\b|\\bunder\\b))*\\s*((?:[<>≤≥~]\\s*)?\\d+(?:\\.\\d+)?(?:\\s*\\/\\s*\\d+(?:\\.\\d+)?)?(?![\\d/])|\\b(?:${TEST_VALUE_WORDS})\\b)(?:\\s*(${TEST_UNIT})(?![A-Za-z0-9]))?`,
   'd',
 );
 

@@ -72,6 +72,8 @@ const DETECTORS: readonly Detector[] = [
   },
   { type: 'ADDRESS', re: new RegExp(`\\b(?:${CAP}\\s+){0,2}${CAP},\\s+${STATE}\\s+\\d{5}(?:-\\d{4})?\\b`, 'g'), score: 0.94 },
   { type: 'ADDRESS', re: /\b(?:P\.?\s?O\.?\s?Box|PO Box)\s+\d+\b/gi, score: 0.95 },
+  // "lives in Denver, CO": a city and a state after a preposition.
+  { type: 'ADDRESS', re: new RegExp(`\\b(?:in|from|near|to|at)\\s+((?:${CAP}\\s+){0,2}${CAP},\\s+${STATE})\\b(?!\\s+\\d)`, 'g'), score: 0.88, group: 1 },
   // Names: after a label, a courtesy title, or before a clinical degree.
   {
     type: 'NAME',

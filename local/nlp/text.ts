@@ -67,7 +67,7 @@ export function termKey(term: string): string[] {
 const ABBREV_WITH_DOT = new Set([
   'dr', 'mr', 'mrs', 'ms', 'st', 'vs', 'pt', 'pts', 'approx', 'hx', 'dx', 'rx', 'tx', 'sx', 'fx', 'no', 'e.g', 'i.e',
   'etc', 'jr', 'sr', 'prof', 'inc', 'mg', 'ml', 'q', 'p', 'o', 'b', 'i', 'd', 't', 'h', 's', 'a', 'm', 'x', 'wk', 'wks',
-  'yr', 'yrs', 'mo', 'mos', 'min', 'hr', 'hrs', 'sec', 'ave', 'blvd', 'apt', 'dept', 'fig', 'cont', 'approx',
+  'yr', 'yrs', 'mo', 'mos', 'min', 'hr', 'hrs', 'sec', 'ave', 'blvd', 'apt', 'dept', 'fig', 'cont',
 ]);
 
 /**
@@ -95,8 +95,10 @@ export function segmentSentences(text: string, tokens: Token[]): number {
       const next = tokens[k + 1];
       const abbrev = prev !== undefined && prev.end === t.start && ABBREV_WITH_DOT.has(prev.norm) && next !== undefined && !/^[A-Z]/.test(next.text);
       const title = prev !== undefined && prev.end === t.start && /^(dr|mr|mrs|ms|st|prof)$/.test(prev.norm);
+      // An initial or one-letter abbreviation before a lower-case word ("C. difficile", "p. o.").
+      const initial = prev !== undefined && prev.end === t.start && /^[a-z]$/i.test(prev.text) && next !== undefined && /^[a-z]/.test(next.text);
       const decimal = prev?.kind === 'num' && next?.kind === 'num' && next.start === t.end;
-      if (!abbrev && !title && !decimal) s++;
+      if (!abbrev && !title && !decimal && !initial) s++;
     }
   }
   return s + 1;

@@ -20,7 +20,7 @@ export function attachTimeExpressions(doc: Doc): void {
   const added: Mention[] = [];
   let cursor = 0;
   for (const m of text.matchAll(TIME_RE)) {
-    const lead = /^(?:for|over|x|×)\s*/i.exec(m[0]);
+    const lead = /^(?:(?:for|over)\s+|[x×]\s*(?=\d))/i.exec(m[0]);
     const start = m.index + (lead?.[0].length ?? 0);
     const end = m.index + m[0].length;
     if (end <= start) continue;

@@ -1,7 +1,7 @@
 // Traits: NegEx-style context triggers with scopes that stop at clause boundaries ("but",
 // "however", sentence ends), section defaults (PMH, FH, plan), and sign/symptom/diagnosis.
 import type { AttributeName, EntityType } from '@aws-sdk/client-comprehendmedical';
-import type { Doc, TriggerMatch } from './analyze.js';
+import type { Doc } from './analyze.js';
 import { addTrait, type Mention } from './model.js';
 import { sectionAt } from './sections.js';
 import type { Token } from './text.js';
@@ -49,14 +49,19 @@ export function applyTraits(doc: Doc): void {
     return true;
   });
   const terminators = new Set<number>();
-  for (const t of live) if (t.type === 'TERMINATE') terminators.add(t.first);
+  const negationTerminators = new Set<number>();
+  for (const t of live) {
+    if (t.type === 'TERMINATE') terminators.add(t.first);
+    if (t.type === 'TERMINATE_NEGATION') negationTerminators.add(t.first);
+  }
+  const ends = (k: number, name: AttributeName): boolean => terminators.has(k) || (name === 'NEGATION' && negationTerminators.has(k));
 
   // Mentions starting at each token, for scope look-ups.
   const startingAt = new Map<number, Mention>();
   for (const m of targets) startingAt.set(m.first, m);
 
   for (const trig of live) {
-    if (trig.type === 'TERMINATE' || trig.type === 'PSEUDO') continue;
+    if (trig.type === 'TERMINATE' || trig.type === 'TERMINATE_NEGATION' || trig.type === 'PSEUDO') continue;
     const name = trig.type as AttributeName;
     const sentence = (tokens[trig.first] as Token).sentence;
     const base = BASE_SCORE[trig.type] ?? 0.85;
@@ -64,7 +69,7 @@ export function applyTraits(doc: Doc): void {
       // Adjectives ("former smoker", "prior MI") qualify only the entity right after them.
       for (let k = trig.last + 1; k < tokens.length && k <= trig.last + 4; k++) {
         const t = tokens[k] as Token;
-        if (t.sentence !== sentence || terminators.has(k)) break;
+        if (t.sentence !== sentence || ends(k, name)) break;
         const m = startingAt.get(k);
         if (m !== undefined) {
           if (allowed(m, name)) addTrait(m, name, base);
@@ -74,7 +79,7 @@ export function applyTraits(doc: Doc): void {
     } else if (trig.direction === 'PRE') {
       for (let k = trig.last + 1; k < tokens.length; k++) {
         const t = tokens[k] as Token;
-        if (t.sentence !== sentence || terminators.has(k) || t.text === ':') break;
+        if (t.sentence !== sentence || ends(k, name) || t.text === ':') break;
         const m = startingAt.get(k);
         // "no pneumonia on CXR": the test is the evidence, not what is negated.
         if (m !== undefined && m.category === 'TEST_TREATMENT_PROCEDURE' && name !== 'FUTURE' && EVIDENCE.has(tokens[k - 1]?.norm ?? '')) continue;
@@ -86,7 +91,7 @@ export function applyTraits(doc: Doc): void {
       // Post triggers ("pneumonia was ruled out") reach back a few tokens within the clause.
       for (let k = trig.first - 1, n = 0; k >= 0 && n < 8; k--, n++) {
         const t = tokens[k] as Token;
-        if (t.sentence !== sentence || terminators.has(k)) break;
+        if (t.sentence !== sentence || ends(k, name)) break;
         const m = doc.mentionAt[k];
         if (m !== undefined && m.first === k && targets.includes(m) && allowed(m, name)) {
           addTrait(m, name, base - 0.02 - n * 0.005);
@@ -97,9 +102,8 @@ export function applyTraits(doc: Doc): void {
 
   // The plan is the future for tests and procedures not otherwise placed in time.
   for (const m of targets) {
-    if (m.category !== 'TEST_TREATMENT_PROCEDURE' || m.traits.has('PAST_HISTORY') || m.traits.has('NEGATION')) continue;
+    if (m.category !== 'TEST_TREATMENT_PROCEDURE' || m.traits.has('PAST_HISTORY') || m.traits.has('NEGATION') || m.traits.has('HYPOTHETICAL')) continue;
     if (sectionAt(doc.sections, m.start) === 'PLAN') addTrait(m, 'FUTURE', 0.8);
   }
 }
 
-export type { TriggerMatch };
