@@ -14,6 +14,13 @@
  */
 export const STATUS_INDEX = 'byStatus';
 
+/** The table's key schema — one definition for the stack (lib/constructs/metrics-table.ts) and the tests. */
+export const TABLE_KEYS = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  statusIndex: { name: STATUS_INDEX, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+} as const;
+
 export const Keys = {
   document: (documentId: string) => ({ pk: `DOC#${documentId}`, sk: 'DOC' }),
   batch: (batchId: string) => ({ pk: `BATCH#${batchId}`, sk: 'BATCH' }),

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { STATUS_INDEX } from '../../contracts/table.js';
+import { TABLE_KEYS } from '../../contracts/table.js';
 
 /**
  * The one table of batches, per-document outcomes, matching runs and the matching lock (item
@@ -16,8 +16,8 @@ export class MetricsTable extends Construct {
   constructor(scope: Construct, id: string, props: { key: kms.IKey }) {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
@@ -26,9 +26,9 @@ export class MetricsTable extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.table.addGlobalSecondaryIndex({
-      indexName: STATUS_INDEX,
-      partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+      indexName: TABLE_KEYS.statusIndex.name,
+      partitionKey: { name: TABLE_KEYS.statusIndex.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.statusIndex.sortKey, type: dynamodb.AttributeType.STRING },
     });
   }
 }

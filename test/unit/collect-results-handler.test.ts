@@ -2,7 +2,7 @@
 import type { CollectResultsOutput } from '../../contracts/workflow.js';
 import { Env } from '../../contracts/env.js';
 import { batchRecordsKey } from '../../contracts/layout.js';
-import { captureOutput, FakeS3, lambdaContext, setEnvironment, startDynamo, type LocalTable } from '../fixtures/steps/harness.js';
+import { captureOutput, FakeS3, lambdaContext, setEnvironment, startHandlerWorld, type HandlerWorld, type LocalTable } from '../fixtures/steps/harness.js';
 import { BATCH, BUCKET, collectInput, KMS, SECRETS, seedBatch, writeJob } from '../fixtures/steps/jobs.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<CollectResultsOutput>;
@@ -10,29 +10,20 @@ type Handler = (event: unknown, context: unknown) => Promise<CollectResultsOutpu
 let dynamo: LocalTable;
 let table: string;
 let s3: FakeS3;
-let restoreEnv: () => void;
+let world: HandlerWorld<Awaited<ReturnType<Handler>>>;
 let handler: Handler;
 
 beforeAll(async () => {
-  dynamo = await startDynamo();
-  table = await dynamo.newTable();
-  restoreEnv = setEnvironment({
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_MAX_ATTEMPTS: '1',
+  world = await startHandlerWorld('collect-results', {
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
-    [Env.TableName]: table,
     [Env.DocumentsBucket]: BUCKET,
     [Env.KmsKeyArn]: KMS,
     [Env.CrashAt]: 'collect-results:records-written',
   });
-  ({ handler } = (await import('../../lambdas/collect-results/handler.js')) as unknown as { handler: Handler });
+  ({ dynamo, table, handler } = world);
 });
 afterAll(async () => {
-  restoreEnv();
-  await dynamo.stop();
+  await world.stop();
 });
 beforeEach(() => {
   s3 = new FakeS3();

@@ -43,7 +43,7 @@ afterEach(() => {
 
 function deps(overrides: Partial<CollectDeps> = {}): CollectDeps {
   return {
-    clients: { s3: s3.client, ddb: dynamo.ddb },
+    clients: { s3: s3.client, ddb: dynamo.doc },
     config: { tableName: table, bucket: BUCKET, kmsKeyArn: KMS },
     logger: log.logger,
     now: () => NOW,
@@ -53,8 +53,8 @@ function deps(overrides: Partial<CollectDeps> = {}): CollectDeps {
 }
 
 const seed = (docs: string[], batch: Partial<BatchItem> = {}) => seedBatch(dynamo, table, s3, docs, batch);
-const doc = (id: string) => getItem<DocumentItem>(dynamo.ddb, table, Keys.document(id));
-const batch = () => getItem<BatchItem>(dynamo.ddb, table, Keys.batch(BATCH));
+const doc = (id: string) => getItem<DocumentItem>(dynamo.doc, table, Keys.document(id));
+const batch = () => getItem<BatchItem>(dynamo.doc, table, Keys.batch(BATCH));
 const csv = () => s3.get(BUCKET, batchRecordsKey(BATCH));
 
 describe('collect-results', () => {
@@ -270,7 +270,7 @@ describe('collect-results', () => {
 
   it('throws BatchStateError when a document belongs to another batch', async () => {
     await seed(['doc-a']);
-    await putItem(dynamo.ddb, table, { ...documentItem('doc-a', 'b-other') });
+    await putItem(dynamo.doc, table, { ...documentItem('doc-a', 'b-other') });
     writeJob(s3, 'entities', ['doc-a']);
     writeJob(s3, 'snomed', ['doc-a']);
     const error = await thrown(() => collectResults(input(), deps()));

@@ -1,35 +1,26 @@
 /** The finalize handler as Lambda runs it: middy, env configuration, dispatch on `action`. */
 import { Env } from '../../contracts/env.js';
 import { Keys, type BatchItem } from '../../contracts/table.js';
-import { batchItem, captureOutput, FakeEvents, getItem, lambdaContext, putItem, schemaErrors, setEnvironment, startDynamo, type LocalTable } from '../fixtures/steps/harness.js';
+import { batchItem, captureOutput, FakeEvents, getItem, lambdaContext, putItem, schemaErrors, startHandlerWorld, type HandlerWorld, type LocalTable } from '../fixtures/steps/harness.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 let dynamo: LocalTable;
 let table: string;
 let events: FakeEvents;
-let restoreEnv: () => void;
+let world: HandlerWorld<Awaited<ReturnType<Handler>>>;
 let handler: Handler;
 
 beforeAll(async () => {
-  dynamo = await startDynamo();
-  table = await dynamo.newTable();
-  restoreEnv = setEnvironment({
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_MAX_ATTEMPTS: '1',
-    [Env.TableName]: table,
+  world = await startHandlerWorld('finalize', {
     [Env.DocumentsBucket]: 'chartflow-docs',
     [Env.EventBusName]: 'chartflow-bus',
     [Env.MatchingWorkflowName]: 'chartflow-patients',
   });
-  ({ handler } = (await import('../../lambdas/finalize/handler.js')) as unknown as { handler: Handler });
+  ({ dynamo, table, handler } = world);
 });
 afterAll(async () => {
-  restoreEnv();
-  await dynamo.stop();
+  await world.stop();
 });
 beforeEach(() => {
   events = new FakeEvents();
@@ -40,7 +31,7 @@ afterEach(() => {
 
 describe('finalize handler', () => {
   it('records a failure from the state machine Catch and puts Batch Failed', async () => {
-    await putItem(dynamo.ddb, table, { ...batchItem('b-1', { status: 'SUBMITTED' }) });
+    await putItem(dynamo.doc, table, { ...batchItem('b-1', { status: 'SUBMITTED' }) });
     const cause = JSON.stringify({ errorType: 'OutputsUnreadable', errorMessage: 'no Manifest', trace: [] });
 
     const { result, output } = await captureOutput(() =>
@@ -48,7 +39,7 @@ describe('finalize handler', () => {
     );
 
     expect(result).toEqual({ batchId: 'b-1', status: 'FAILED', error: 'OutputsUnreadable' });
-    expect((await getItem<BatchItem>(dynamo.ddb, table, Keys.batch('b-1')))?.status).toBe('FAILED');
+    expect((await getItem<BatchItem>(dynamo.doc, table, Keys.batch('b-1')))?.status).toBe('FAILED');
     expect(events.events).toHaveLength(1);
     expect(schemaErrors(events.events[0]!)).toEqual([]);
     expect(output).toContain('"message":"batch failed"');

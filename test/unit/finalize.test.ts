@@ -67,7 +67,7 @@ afterEach(() => {
 
 function deps(overrides: Partial<FinalizeDeps> = {}): FinalizeDeps {
   return {
-    clients: { ddb: dynamo.ddb, events: events.client },
+    clients: { ddb: dynamo.doc, events: events.client },
     config: { tableName: table, bucket: BUCKET, eventBusName: BUS, workflowName: WORKFLOW },
     logger: log.logger,
     now: () => new Date(clock),
@@ -77,11 +77,11 @@ function deps(overrides: Partial<FinalizeDeps> = {}): FinalizeDeps {
 }
 
 async function seed(fields: Partial<BatchItem> = {}): Promise<void> {
-  await putItem(dynamo.ddb, table, {
+  await putItem(dynamo.doc, table, {
     ...batchItem(BATCH, { status: 'AWAITING_MATCH', documentIds: ['d1', 'd2', 'd3', 'd4'], documentCount: 4, ...fields }),
   });
 }
-const batch = () => getItem<BatchItem>(dynamo.ddb, table, Keys.batch(BATCH));
+const batch = () => getItem<BatchItem>(dynamo.doc, table, Keys.batch(BATCH));
 
 describe('finalize: complete', () => {
   it('records COMPLETED with the outcome and counts, and puts Batch Completed', async () => {

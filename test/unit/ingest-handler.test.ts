@@ -61,7 +61,7 @@ afterAll(async () => {
   await dynamo.stop();
 });
 beforeEach(async () => {
-  tableName = await dynamo.createTable();
+  tableName = await dynamo.newTable();
   process.env[Env.TableName] = tableName;
   delete process.env[Env.CrashAt];
   // The handler's module-scope clients are mocked class-wide; DynamoDB is the real API (dynalite).

@@ -1,36 +1,27 @@
 /** The matching handler as Lambda runs it: middy, env configuration, dispatch on `action`. */
 import { Env } from '../../contracts/env.js';
 import type { BeginMatchingOutput } from '../../contracts/workflow.js';
-import { batchItem, captureOutput, FakeEvents, lambdaContext, putItem, setEnvironment, startDynamo, type LocalTable } from '../fixtures/steps/harness.js';
+import { batchItem, captureOutput, FakeEvents, lambdaContext, putItem, setEnvironment, startHandlerWorld, type HandlerWorld, type LocalTable } from '../fixtures/steps/harness.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 let dynamo: LocalTable;
 let table: string;
 let events: FakeEvents;
-let restoreEnv: () => void;
+let world: HandlerWorld<Awaited<ReturnType<Handler>>>;
 let handler: Handler;
 
 beforeAll(async () => {
-  dynamo = await startDynamo();
-  table = await dynamo.newTable();
-  restoreEnv = setEnvironment({
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_MAX_ATTEMPTS: '1',
-    [Env.TableName]: table,
+  world = await startHandlerWorld('matching', {
     [Env.DocumentsBucket]: 'chartflow-docs',
     [Env.EventBusName]: 'chartflow-bus',
     [Env.MatchingWorkflowName]: 'chartflow-patients',
     [Env.MatchingLockSeconds]: '600',
   });
-  ({ handler } = (await import('../../lambdas/matching/handler.js')) as unknown as { handler: Handler });
+  ({ dynamo, table, handler } = world);
 });
 afterAll(async () => {
-  restoreEnv();
-  await dynamo.stop();
+  await world.stop();
 });
 beforeEach(() => {
   events = new FakeEvents();
@@ -41,7 +32,7 @@ afterEach(() => {
 
 describe('matching handler', () => {
   it('begins, records, finishes and then answers MATCHED', async () => {
-    await putItem(dynamo.ddb, table, { ...batchItem('b-1', { status: 'AWAITING_MATCH' }) });
+    await putItem(dynamo.doc, table, { ...batchItem('b-1', { status: 'AWAITING_MATCH' }) });
     const ctx = lambdaContext('Matching');
 
     const begun = (await captureOutput(() => handler({ action: 'begin', batchId: 'b-1', owner: 'b-1' }, ctx))).result as BeginMatchingOutput;

@@ -55,7 +55,7 @@ afterEach(() => {
 
 function deps(overrides: Partial<MatchingDeps> = {}): MatchingDeps {
   return {
-    clients: { ddb: dynamo.ddb, events: events.client },
+    clients: { ddb: dynamo.doc, events: events.client },
     config: { tableName: table, bucket: BUCKET, eventBusName: BUS, workflowName: WORKFLOW, lockSeconds: LOCK_SECONDS },
     logger: log.logger,
     now: () => new Date(clock),
@@ -67,12 +67,12 @@ function deps(overrides: Partial<MatchingDeps> = {}): MatchingDeps {
 /** A batch whose identity records are written, `minutesAgo` minutes before T0. */
 async function awaiting(batchId: string, minutesAgo = 0, fields: Partial<BatchItem> = {}): Promise<void> {
   const at = new Date(T0 - minutesAgo * 60_000).toISOString();
-  await putItem(dynamo.ddb, table, { ...batchItem(batchId, { status: 'AWAITING_MATCH', updatedAt: at, ...fields }) });
+  await putItem(dynamo.doc, table, { ...batchItem(batchId, { status: 'AWAITING_MATCH', updatedAt: at, ...fields }) });
 }
 
-const lock = () => getItem<MatchingLockItem>(dynamo.ddb, table, Keys.matchingLock());
-const run = (runId: string) => getItem<MatchingRunItem>(dynamo.ddb, table, Keys.run(runId));
-const batch = (batchId: string) => getItem<BatchItem>(dynamo.ddb, table, Keys.batch(batchId));
+const lock = () => getItem<MatchingLockItem>(dynamo.doc, table, Keys.matchingLock());
+const run = (runId: string) => getItem<MatchingRunItem>(dynamo.doc, table, Keys.run(runId));
+const batch = (batchId: string) => getItem<BatchItem>(dynamo.doc, table, Keys.batch(batchId));
 
 async function acquire(batchId: string, owner = batchId, d = deps()): Promise<{ runId: string; batchIds: string[] }> {
   const result = await runMatching({ action: 'begin', batchId, owner }, d);
@@ -121,8 +121,8 @@ describe('matching: begin', () => {
     await awaiting('b-old', 30);
     await awaiting('b-mid', 10);
     await awaiting('b-matched', 20, { matchingRunId: 'r-earlier', matchingJobId: 'j' });
-    await putItem(dynamo.ddb, table, { ...batchItem('b-done', { status: 'COMPLETED' }) });
-    await putItem(dynamo.ddb, table, { ...batchItem('b-submitted', { status: 'SUBMITTED' }) });
+    await putItem(dynamo.doc, table, { ...batchItem('b-done', { status: 'COMPLETED' }) });
+    await putItem(dynamo.doc, table, { ...batchItem('b-submitted', { status: 'SUBMITTED' }) });
 
     const result = await acquire('b-new');
 
@@ -181,8 +181,8 @@ describe('matching: begin', () => {
 
   it('answers MATCHED for a batch covered by a succeeded run, without touching the lock', async () => {
     await awaiting('b-1', 0, { matchingRunId: 'r-1', matchingJobId: JOB_ID });
-    await putItem(dynamo.ddb, table, { ...Keys.run('r-1'), entity: 'MATCHING_RUN', runId: 'r-1', jobId: JOB_ID, status: 'SUCCEEDED', batchIds: ['b-1'] });
-    await putItem(dynamo.ddb, table, { ...Keys.matchingLock(), entity: 'LOCK', owner: 'someone', runId: 'r-2', expiresAt: '2099-01-01T00:00:00.000Z' });
+    await putItem(dynamo.doc, table, { ...Keys.run('r-1'), entity: 'MATCHING_RUN', runId: 'r-1', jobId: JOB_ID, status: 'SUCCEEDED', batchIds: ['b-1'] });
+    await putItem(dynamo.doc, table, { ...Keys.matchingLock(), entity: 'LOCK', owner: 'someone', runId: 'r-2', expiresAt: '2099-01-01T00:00:00.000Z' });
 
     expect(await runMatching({ action: 'begin', batchId: 'b-1', owner: 'b-1' }, deps())).toEqual({ state: 'MATCHED', runId: 'r-1', jobId: JOB_ID });
     expect((await lock())?.owner).toBe('someone');
@@ -190,13 +190,13 @@ describe('matching: begin', () => {
 
   it('does not answer MATCHED when the recorded run did not succeed', async () => {
     await awaiting('b-1', 0, { matchingRunId: 'r-1' });
-    await putItem(dynamo.ddb, table, { ...Keys.run('r-1'), entity: 'MATCHING_RUN', runId: 'r-1', status: 'FAILED', batchIds: ['b-1'] });
+    await putItem(dynamo.doc, table, { ...Keys.run('r-1'), entity: 'MATCHING_RUN', runId: 'r-1', status: 'FAILED', batchIds: ['b-1'] });
     expect((await runMatching({ action: 'begin', batchId: 'b-1', owner: 'b-1' }, deps())).state).toBe('ACQUIRED');
   });
 
   it.each([
     ['a missing batch', async () => {}, /not found/],
-    ['a batch whose records are not written', () => putItem(dynamo.ddb, table, { ...batchItem('b-1', { status: 'SUBMITTED' }) }), /is SUBMITTED/],
+    ['a batch whose records are not written', () => putItem(dynamo.doc, table, { ...batchItem('b-1', { status: 'SUBMITTED' }) }), /is SUBMITTED/],
   ])('throws BatchStateError for %s', async (_case, arrange, message) => {
     await arrange();
     const error = await thrown(() => runMatching({ action: 'begin', batchId: 'b-1', owner: 'b-1' }, deps()));
@@ -352,8 +352,8 @@ describe('matching: finish', () => {
     await awaiting('b-2');
     const { runId } = await acquire('b-1');
     // b-2 was covered by another run meanwhile, and b-1's lock expired and was taken.
-    await putItem(dynamo.ddb, table, { ...batchItem('b-2', { status: 'AWAITING_MATCH', matchingRunId: 'r-other', matchingJobId: 'j-other' }) });
-    await putItem(dynamo.ddb, table, { ...Keys.matchingLock(), entity: 'LOCK', owner: 'b-9', runId: 'r-9', expiresAt: '2099-01-01T00:00:00.000Z' });
+    await putItem(dynamo.doc, table, { ...batchItem('b-2', { status: 'AWAITING_MATCH', matchingRunId: 'r-other', matchingJobId: 'j-other' }) });
+    await putItem(dynamo.doc, table, { ...Keys.matchingLock(), entity: 'LOCK', owner: 'b-9', runId: 'r-9', expiresAt: '2099-01-01T00:00:00.000Z' });
 
     await runMatching({ action: 'finish', runId, owner: 'b-1', job: job('SUCCEEDED') }, deps());
 
