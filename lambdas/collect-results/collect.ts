@@ -9,12 +9,13 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchInputKey, batchRecordsKey, IDENTITY_COLUMNS, s3Uri, type IdentityRecord } from '../../contracts/layout.js';
 import { Keys, statusKey, type BatchItem, type BatchStatus, type JobRecord } from '../../contracts/table.js';
-import { WorkflowError, type CollectResultsInput, type CollectResultsOutput, type DetectionJobResult } from '../../contracts/workflow.js';
+import type { CollectResultsInput, CollectResultsOutput, DetectionJobResult } from '../../contracts/workflow.js';
 import type { AppLogger } from '../shared/logger.js';
 import type { Checkpoint } from '../shared/crash.js';
 import { toCsv } from './csv.js';
 import { extractIdentity, type PhiEntity } from './identity.js';
 import { outputKeyOf, outputsError, readJobOutputs, readText, type JobOutputs } from './job-output.js';
+import { batchStateError } from '../shared/errors.js';
 
 export interface CollectConfig {
   tableName: string;
@@ -211,9 +212,9 @@ function parseEntities(text: string): JsonEntity[] | undefined {
 async function readBatch(ddb: DynamoDBDocumentClient, tableName: string, batchId: string): Promise<BatchItem> {
   const { Item } = await ddb.send(new GetCommand({ TableName: tableName, Key: Keys.batch(batchId), ConsistentRead: true }));
   const batch = Item as BatchItem | undefined;
-  if (!batch) throw stateError(`batch ${batchId} not found`);
-  if (!COLLECTABLE.includes(batch.status)) throw stateError(`batch ${batchId} is ${batch.status}; results are collected only in ${COLLECTABLE.join(', ')}`);
-  if (!batch.documentIds || batch.documentIds.length === 0) throw stateError(`batch ${batchId} has no documents`);
+  if (!batch) throw batchStateError(`batch ${batchId} not found`);
+  if (!COLLECTABLE.includes(batch.status)) throw batchStateError(`batch ${batchId} is ${batch.status}; results are collected only in ${COLLECTABLE.join(', ')}`);
+  if (!batch.documentIds || batch.documentIds.length === 0) throw batchStateError(`batch ${batchId} has no documents`);
   return batch;
 }
 
@@ -237,7 +238,7 @@ async function updateDocuments(deps: CollectDeps, batchId: string, outcomes: rea
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        throw stateError(`document ${o.documentId} of batch ${batchId} is missing or claimed by another batch`);
+        throw batchStateError(`document ${o.documentId} of batch ${batchId} is missing or claimed by another batch`);
       }
       throw error;
     }
@@ -277,7 +278,7 @@ async function updateBatch(deps: CollectDeps, batch: BatchItem, input: CollectRe
       }),
     );
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw stateError(`batch ${batch.batchId} changed state while its results were collected`);
+    if (error instanceof ConditionalCheckFailedException) throw batchStateError(`batch ${batch.batchId} changed state while its results were collected`);
     throw error;
   }
 }
@@ -305,11 +306,6 @@ function updateExpression(set: Record<string, unknown>, remove: readonly string[
 
 // --- helpers ---
 
-function stateError(message: string): Error {
-  const error = new Error(message);
-  error.name = WorkflowError.BatchStateError;
-  return error;
-}
 
 function validateInput(input: CollectResultsInput): void {
   const job = (j: DetectionJobResult | undefined) =>

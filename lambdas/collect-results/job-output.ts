@@ -11,6 +11,7 @@
  */
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { WorkflowError, type DetectionJobResult } from '../../contracts/workflow.js';
+import { namedError } from '../shared/errors.js';
 
 export type JobLabel = 'entities' | 'snomedct';
 
@@ -46,11 +47,7 @@ export interface JobOutputs {
   foreignEntries: number;
 }
 
-export function outputsError(message: string): Error {
-  const error = new Error(message);
-  error.name = WorkflowError.OutputsUnreadable;
-  return error;
-}
+export const outputsError = (message: string) => namedError(WorkflowError.OutputsUnreadable, message);
 
 export async function readJobOutputs(
   s3: S3Client,

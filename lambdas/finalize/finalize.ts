@@ -9,7 +9,6 @@
  * batchId + completedAt).
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DetailType, EVENT_VERSION } from '../../contracts/events.js';
 import {
@@ -21,10 +20,11 @@ import {
   s3Uri,
 } from '../../contracts/layout.js';
 import { Keys, statusKey, type BatchItem, type BatchStatus } from '../../contracts/table.js';
-import { WorkflowError, type CompleteBatchInput, type FailBatchInput, type FinalizeInput } from '../../contracts/workflow.js';
+import type { CompleteBatchInput, FailBatchInput, FinalizeInput } from '../../contracts/workflow.js';
 import { publish } from '../shared/events.js';
 import type { AppLogger } from '../shared/logger.js';
 import type { Checkpoint } from '../shared/crash.js';
+import { batchStateError, invalidInput, isConditionalCheckFailed } from '../shared/errors.js';
 
 export interface FinalizeConfig {
   tableName: string;
@@ -70,8 +70,8 @@ export async function completeBatch(input: CompleteBatchInput, deps: FinalizeDep
 
   const { Item } = await deps.clients.ddb.send(new GetCommand({ TableName: config.tableName, Key: Keys.batch(batchId), ConsistentRead: true }));
   const batch = Item as BatchItem | undefined;
-  if (!batch) throw stateError(`batch ${batchId} not found`);
-  if (!COMPLETABLE.includes(batch.status)) throw stateError(`batch ${batchId} is ${batch.status}; it completes only from ${COMPLETABLE.join(', ')}`);
+  if (!batch) throw batchStateError(`batch ${batchId} not found`);
+  if (!COMPLETABLE.includes(batch.status)) throw batchStateError(`batch ${batchId} is ${batch.status}; it completes only from ${COMPLETABLE.join(', ')}`);
 
   const at = deps.now().toISOString();
   const status: BatchStatus = 'COMPLETED';
@@ -113,7 +113,7 @@ export async function completeBatch(input: CompleteBatchInput, deps: FinalizeDep
     );
     updated = response.Attributes as BatchItem;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw stateError(`batch ${batchId} changed state while it was completed`);
+    if (isConditionalCheckFailed(error)) throw batchStateError(`batch ${batchId} changed state while it was completed`);
     throw error;
   }
   deps.checkpoint('batch-completed');
@@ -169,7 +169,7 @@ export async function failBatch(input: FailBatchInput, deps: FinalizeDeps): Prom
       }),
     );
   } catch (caught) {
-    if (caught instanceof ConditionalCheckFailedException) throw stateError(`batch ${batchId} not found`);
+    if (isConditionalCheckFailed(caught)) throw batchStateError(`batch ${batchId} not found`);
     throw caught;
   }
   deps.checkpoint('batch-failed');
@@ -233,14 +233,4 @@ function validateComplete(input: CompleteBatchInput): void {
   if (!ok) throw invalidInput('complete expects { batchId, results: CollectResultsOutput, matching: { runId, jobId } }');
 }
 
-function stateError(message: string): Error {
-  const error = new Error(message);
-  error.name = WorkflowError.BatchStateError;
-  return error;
-}
 
-function invalidInput(message: string): Error {
-  const error = new Error(message);
-  error.name = 'InvalidInput';
-  return error;
-}

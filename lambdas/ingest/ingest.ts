@@ -70,10 +70,9 @@ import type { Checkpoint } from '../shared/crash.js';
 import {
   BATCH_ID_PATTERN,
   ensureDetectionJobs,
-  isConditionalCheckFailed,
-  namedError,
   type DetectionJobsConfig,
 } from '../shared/detection-jobs.js';
+import { batchStateError, isConditionalCheckFailed } from '../shared/errors.js';
 import { copySource, documentId, getDocuments, NULL_VERSION, s3VersionId, type DocumentRef } from '../shared/documents.js';
 import { publish } from '../shared/events.js';
 import type { AppLogger } from '../shared/logger.js';
@@ -339,7 +338,7 @@ class IngestRun {
       }
       return;
     }
-    if (!item.batchId) throw namedError(WorkflowError.BatchStateError, `Document ${item.documentId} is ${item.status} without a batch`);
+    if (!item.batchId) throw batchStateError(`Document ${item.documentId} is ${item.status} without a batch`);
     this.pointAt(item.batchId, item.documentId);
   }
 
@@ -353,7 +352,7 @@ class IngestRun {
     const { Item } = await this.deps.dynamo.send(
       new GetCommand({ TableName: this.deps.config.tableName, Key: Keys.document(id), ConsistentRead: true }),
     );
-    if (!Item) throw namedError(WorkflowError.BatchStateError, `Document ${id} vanished after its claim failed`);
+    if (!Item) throw batchStateError(`Document ${id} vanished after its claim failed`);
     return Item as DocumentItem;
   }
 
@@ -392,7 +391,7 @@ class IngestRun {
     let batch = await this.readBatch(batchId);
     if (batch.status === 'OPEN') {
       batch = (await this.trySeal(batchId, ids)) ?? (await this.readBatch(batchId));
-      if (batch.status === 'OPEN') throw namedError(WorkflowError.BatchStateError, `Batch ${batchId} stays OPEN`);
+      if (batch.status === 'OPEN') throw batchStateError(`Batch ${batchId} stays OPEN`);
       this.deps.logger.info('foreign batch sealed', { batchId, adopted: batch.documentIds?.length ?? 0 });
     }
     return this.classify(batch, ids);
@@ -546,7 +545,7 @@ class IngestRun {
       new GetCommand({ TableName: this.deps.config.tableName, Key: Keys.batch(batchId), ConsistentRead: true }),
     );
     // Batch items are written before any claim points at them, and only empty ones are deleted.
-    if (!Item) throw namedError(WorkflowError.BatchStateError, `Batch ${batchId} does not exist`);
+    if (!Item) throw batchStateError(`Batch ${batchId} does not exist`);
     return Item as BatchItem;
   }
 
@@ -658,7 +657,7 @@ class IngestRun {
       const items = await getDocuments(this.deps.dynamo, this.deps.config.tableName, missing);
       for (const id of missing) {
         const item = items.get(id);
-        if (!item) throw namedError(WorkflowError.BatchStateError, `Batch ${batchId} lists document ${id}, which has no item`);
+        if (!item) throw batchStateError(`Batch ${batchId} lists document ${id}, which has no item`);
         refs.set(id, { bucket: item.bucket, key: item.key, versionId: item.versionId });
       }
     }
@@ -719,7 +718,7 @@ class IngestRun {
       // Another invocation (or the state machine) moved it on already.
       const batch = await this.readBatch(batchId);
       if (!AFTER_SEALED.has(batch.status)) {
-        throw namedError(WorkflowError.BatchStateError, `Batch ${batchId} is ${batch.status}, expected SEALED`);
+        throw batchStateError(`Batch ${batchId} is ${batch.status}, expected SEALED`);
       }
     }
   }

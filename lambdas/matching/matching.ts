@@ -15,7 +15,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   GetCommand,
@@ -38,7 +37,6 @@ import {
   type RunStatus,
 } from '../../contracts/table.js';
 import {
-  WorkflowError,
   type BeginMatchingInput,
   type BeginMatchingOutput,
   type FinishMatchingInput,
@@ -50,6 +48,7 @@ import {
 import { publish } from '../shared/events.js';
 import type { AppLogger } from '../shared/logger.js';
 import type { Checkpoint } from '../shared/crash.js';
+import { batchStateError, invalidInput, isConditionalCheckFailed } from '../shared/errors.js';
 
 export interface MatchingConfig {
   tableName: string;
@@ -117,8 +116,8 @@ export async function beginMatching(input: BeginMatchingInput, deps: MatchingDep
   logger.appendKeys({ batchId, owner });
 
   const batch = await getItem<BatchItem>(deps, Keys.batch(batchId));
-  if (!batch) throw stateError(`batch ${batchId} not found`);
-  if (NOT_COLLECTED.includes(batch.status)) throw stateError(`batch ${batchId} is ${batch.status}: its identity records are not written yet`);
+  if (!batch) throw batchStateError(`batch ${batchId} not found`);
+  if (NOT_COLLECTED.includes(batch.status)) throw batchStateError(`batch ${batchId} is ${batch.status}: its identity records are not written yet`);
   if (batch.matchingRunId) {
     const run = await getItem<MatchingRunItem>(deps, Keys.run(batch.matchingRunId));
     if (run?.status === 'SUCCEEDED' && run.jobId) {
@@ -173,7 +172,7 @@ async function takeLock(deps: MatchingDeps, owner: string, runId: string, now: D
     );
     return true;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
+    if (isConditionalCheckFailed(error)) return false;
     throw error;
   }
 }
@@ -192,7 +191,7 @@ async function refreshLock(deps: MatchingDeps, owner: string, runId: string, now
     );
     return true;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
+    if (isConditionalCheckFailed(error)) return false;
     throw error;
   }
 }
@@ -219,7 +218,7 @@ async function createRun(deps: MatchingDeps, runId: string, callerBatchId: strin
     );
     return run;
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (!(isConditionalCheckFailed(error))) throw error;
     const existing = await getItem<MatchingRunItem>(deps, Keys.run(runId));
     if (!existing) throw error;
     return existing;
@@ -282,11 +281,11 @@ export async function matchingStarted(input: MatchingStartedInput, deps: Matchin
       }),
     );
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (!(isConditionalCheckFailed(error))) throw error;
     const run = await getItem<MatchingRunItem>(deps, Keys.run(runId));
     // Already recorded (and perhaps finished since): nothing to do.
     if (run?.jobId === jobId) return { runId, jobId };
-    throw stateError(run ? `run ${runId} is ${run.status} with job ${run.jobId ?? 'none'}` : `run ${runId} not found`);
+    throw batchStateError(run ? `run ${runId} is ${run.status} with job ${run.jobId ?? 'none'}` : `run ${runId} not found`);
   }
   deps.logger.info('matching job started');
   return { runId, jobId };
@@ -299,12 +298,12 @@ export async function finishMatching(input: FinishMatchingInput, deps: MatchingD
   const { runId, owner, job } = input;
   if (typeof job !== 'object' || job === null || typeof job.JobId !== 'string' || !job.JobId) throw invalidInput('finish expects job: GetMatchingJob output with JobId');
   const status = job.Status;
-  if (status !== 'SUCCEEDED' && status !== 'FAILED') throw stateError(`run ${runId}: job ${job.JobId} has not ended (${String(status)})`);
+  if (status !== 'SUCCEEDED' && status !== 'FAILED') throw batchStateError(`run ${runId}: job ${job.JobId} has not ended (${String(status)})`);
   const { logger, config } = deps;
   logger.appendKeys({ runId, jobId: job.JobId, owner });
 
   const run = await getItem<MatchingRunItem>(deps, Keys.run(runId));
-  if (!run) throw stateError(`run ${runId} not found`);
+  if (!run) throw batchStateError(`run ${runId} not found`);
 
   const now = deps.now();
   const metrics: MatchingMetrics = {
@@ -398,7 +397,7 @@ async function recordBatchMatched(
     );
     return true;
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (!(isConditionalCheckFailed(error))) throw error;
     deps.logger.warn('batch not marked matched: missing or matched by another run', { coveredBatchId: batchId });
     return false;
   }
@@ -430,9 +429,9 @@ export async function releaseMatching(input: ReleaseMatchingInput, deps: Matchin
       }),
     );
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (!(isConditionalCheckFailed(error))) throw error;
     const run = await getItem<MatchingRunItem>(deps, Keys.run(runId));
-    if (!run) throw stateError(`run ${runId} not found`);
+    if (!run) throw batchStateError(`run ${runId} not found`);
     deps.logger.warn('run not marked failed: its job was started', { runStatus: run.status });
   }
   deps.checkpoint('run-released');
@@ -454,7 +453,7 @@ async function releaseLock(deps: MatchingDeps, owner: string, runId: string): Pr
       }),
     );
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (!(isConditionalCheckFailed(error))) throw error;
     deps.logger.info('matching lock not held by this run: left as is');
   }
 }
@@ -506,14 +505,4 @@ function requireIds<T extends object>(input: T, fields: (keyof T & string)[]): v
   }
 }
 
-function stateError(message: string): Error {
-  const error = new Error(message);
-  error.name = WorkflowError.BatchStateError;
-  return error;
-}
 
-function invalidInput(message: string): Error {
-  const error = new Error(message);
-  error.name = 'InvalidInput';
-  return error;
-}

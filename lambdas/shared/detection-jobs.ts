@@ -34,6 +34,7 @@ import { batchEntitiesOutputPrefix, batchInputPrefix, batchSnomedOutputPrefix } 
 import { Keys, type BatchItem, type JobRecord } from '../../contracts/table.js';
 import { WorkflowError, type DetectionJobIds } from '../../contracts/workflow.js';
 import type { AppLogger } from './logger.js';
+import { isConditionalCheckFailed, namedError } from './errors.js';
 
 export interface DetectionJobsConfig {
   tableName: string;
@@ -68,15 +69,6 @@ const DEAD_STATUSES = new Set(['FAILED', 'STOPPED', 'STOP_REQUESTED']);
 export const detectionJobName = (batchId: string, type: JobType) => `chartflow-${batchId}-${NAME_SUFFIX[type]}`;
 export const detectionJobToken = (batchId: string, type: JobType, attempt: number) =>
   `${batchId}-${NAME_SUFFIX[type]}-${attempt}`;
-
-export function namedError(name: string, message: string, cause?: unknown): Error {
-  const error = new Error(message, cause === undefined ? undefined : { cause });
-  error.name = name;
-  return error;
-}
-
-export const isConditionalCheckFailed = (error: unknown): boolean =>
-  error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 const isThrottled = (error: unknown): boolean => error instanceof Error && error.name === 'TooManyRequestsException';
 

@@ -4,7 +4,8 @@
  * (DetectionJobsThrottled, JobStartInProgress, BatchStateError) for the definition's Retry/Catch.
  */
 import { WorkflowError, type StartJobsInput, type StartJobsOutput } from '../../contracts/workflow.js';
-import { BATCH_ID_PATTERN, ensureDetectionJobs, namedError, type DetectionJobsDeps } from '../shared/detection-jobs.js';
+import { BATCH_ID_PATTERN, ensureDetectionJobs, type DetectionJobsDeps } from '../shared/detection-jobs.js';
+import { namedError } from '../shared/errors.js';
 
 export async function startJobs(input: StartJobsInput, deps: DetectionJobsDeps): Promise<StartJobsOutput> {
   const batchId: unknown = (input as Partial<StartJobsInput> | null | undefined)?.batchId;
