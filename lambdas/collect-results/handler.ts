@@ -6,17 +6,16 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Env } from '../../contracts/env.js';
 import type { CollectResultsInput, CollectResultsOutput } from '../../contracts/workflow.js';
 import { crashPoints } from '../shared/crash.js';
+import { newDocumentClient } from '../shared/dynamo.js';
 import { requireEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { collectResults, type CollectDeps } from './collect.js';
 
 const s3 = new S3Client({});
-const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const ddb = newDocumentClient();
 
 /** Read per invocation (cheap, not at import): an in-process runner may set the environment late. */
 function getDeps(): CollectDeps {

@@ -10,20 +10,19 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { ComprehendMedicalClient } from '@aws-sdk/client-comprehendmedical';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { Env } from '../../contracts/env.js';
 import { crashPoints } from '../shared/crash.js';
+import { newDocumentClient } from '../shared/dynamo.js';
 import { requireEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { createBatchId, ingest, type IngestConfig, type IngestDeps } from './ingest.js';
 
 const s3 = new S3Client({});
-const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const dynamo = newDocumentClient();
 const comprehend = new ComprehendMedicalClient({});
 const sfn = new SFNClient({});
 const events = new EventBridgeClient({});

@@ -5,17 +5,16 @@
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Env } from '../../contracts/env.js';
 import type { MatchingInput } from '../../contracts/workflow.js';
 import { crashPoints } from '../shared/crash.js';
+import { newDocumentClient } from '../shared/dynamo.js';
 import { requireEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { runMatching, type MatchingDeps, type MatchingOutput } from './matching.js';
 
-const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const ddb = newDocumentClient();
 const events = new EventBridgeClient({});
 
 /** Read per invocation (cheap, not at import): an in-process runner may set the environment late. */

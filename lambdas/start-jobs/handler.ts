@@ -2,16 +2,15 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { ComprehendMedicalClient } from '@aws-sdk/client-comprehendmedical';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { Env } from '../../contracts/env.js';
 import type { StartJobsInput, StartJobsOutput } from '../../contracts/workflow.js';
+import { newDocumentClient } from '../shared/dynamo.js';
 import { requireEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { startJobs } from './start-jobs.js';
 
-const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const dynamo = newDocumentClient();
 const comprehend = new ComprehendMedicalClient({});
 
 async function startJobsHandler(event: StartJobsInput, context: Context): Promise<StartJobsOutput> {

@@ -7,8 +7,8 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { listenOnLoopback } from './loopback.js';
 
 export const DYNAMODB_REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -41,14 +41,7 @@ export async function startDynamoDB(options: StartDynamoDBOptions = {}): Promise
   if (options.directory) await mkdir(options.directory, { recursive: true });
   const dynalite = require('dynalite') as Dynalite;
   const server = dynalite({ path: options.directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const endpoint = await listenOnLoopback(server, options.port);
   const clients: DynamoDBClient[] = [];
 
   return {

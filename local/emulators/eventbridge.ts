@@ -18,10 +18,10 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { Clock } from '../clock.js';
 import { EventPatternError, matchesEventPattern, validateEventPattern } from './event-pattern.js';
+import { listenOnLoopback } from './loopback.js';
 
 export interface EventTarget {
   id: string;
@@ -339,14 +339,7 @@ export async function startEventBridge(options: StartEventBridgeOptions): Promis
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const endpoint = await listenOnLoopback(server, options.port);
 
   const drain = async () => {
     while (pending.size > 0) await Promise.allSettled([...pending]);

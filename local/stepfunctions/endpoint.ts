@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ExecutionStatus } from '@aws-sdk/client-sfn';
 import { LocalStepFunctions, StepFunctionsError } from './engine.js';
+import { listenOnLoopback } from '../emulators/loopback.js';
 
 export interface StartEndpointOptions {
   /** 0 or absent: any free port. */
@@ -113,14 +113,7 @@ export async function startStepFunctionsEndpoint(sfn: LocalStepFunctions, option
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const endpoint = await listenOnLoopback(server, options.port);
   return {
     endpoint,
     async stop() {

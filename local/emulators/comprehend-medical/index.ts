@@ -14,7 +14,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../../clock.js';
 import { seededRandom, type FaultSpec } from '../../faults.js';
@@ -34,6 +33,7 @@ import {
 import { TARGET_PREFIX, loadModel } from './model.js';
 import { materialise, type EmulatorLogger } from './outputs.js';
 import { InputValidator, validationMessage } from './validate.js';
+import { listenOnLoopback } from '../loopback.js';
 
 export type { JobSnapshot, JobKind, JobStatus } from './jobs.js';
 export type { EmulatorLogger } from './outputs.js';
@@ -272,15 +272,7 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = await listenOnLoopback(server, o.port);
   logger.info('comprehend medical emulator listening', { endpoint, region: o.region, accountId: o.accountId });
 
   return {

@@ -14,12 +14,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { seededRandom } from '../../faults.js';
 import { ServiceError, queryInteger } from './model.js';
 import { EntityResolutionService } from './service.js';
 import type { EmulatorLogger, EntityResolutionEmulator, EntityResolutionEmulatorOptions } from './types.js';
+import { listenOnLoopback } from '../loopback.js';
 
 type Handler = (params: string[], query: URLSearchParams) => unknown;
 
@@ -180,17 +180,10 @@ export async function startEntityResolutionEmulator(o: EntityResolutionEmulatorO
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await listenOnLoopback(server, o.port);
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     async stop() {
       const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
       server.closeIdleConnections();
