@@ -41,7 +41,12 @@ export class BatchWorkflow extends Construct {
     super(scope, id);
     const { config } = props;
 
-    const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string | null) => {
+    /**
+     * A Lambda task: Lambda service errors retried with jitter, then `namedRetries` (matched
+     * before the catch-all below), then — our Lambdas being idempotent — any other failure (a
+     * crash, a timeout) twice more.
+     */
+    const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string | null, namedRetries: sfn.RetryProps[] = []) => {
       const task = new tasks.LambdaInvoke(this, name, {
         lambdaFunction: fn,
         payload: sfn.TaskInput.fromObject(payload),
@@ -57,43 +62,49 @@ export class BatchWorkflow extends Construct {
         maxAttempts: 6,
         jitterStrategy: sfn.JitterType.FULL,
       });
+      for (const retry of namedRetries) task.addRetry(retry);
+      task.addRetry({ errors: ['States.TaskFailed', 'States.Timeout'], interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 2, jitterStrategy: sfn.JitterType.FULL });
       return task;
     };
-    // Our Lambdas are idempotent: any other failure (a crash, a timeout) is worth two more tries.
-    const retryOtherFailures = (task: sfn.TaskStateBase) =>
-      task.addRetry({ errors: ['States.TaskFailed', 'States.Timeout'], interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 2, jitterStrategy: sfn.JitterType.FULL });
-
-    // 1. Start the jobs when the ingest Lambda was throttled (TooManyRequests or 10 active jobs).
-    const startJobs = invoke('Start Jobs', props.startJobs, { 'batchId.$': '$.batchId' }, '$.jobs');
-    startJobs.addRetry({
-      errors: [WorkflowError.DetectionJobsThrottled, WorkflowError.JobStartInProgress],
-      interval: Duration.seconds(60),
-      backoffRate: 2,
-      maxDelay: Duration.minutes(15),
-      maxAttempts: 100,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    retryOtherFailures(startJobs);
-
-    // 2. One poller per job, in parallel.
-    const jobPoller = (label: string, action: string, jobIdPath: string, jobField: 'entitiesJob' | 'snomedJob') => {
-      const describe = new tasks.CallAwsService(this, `Describe ${label} Job`, {
-        service: 'comprehendmedical',
+    /** An aws-sdk task with a timeout; throttling and internal errors retried with full jitter and a cap. */
+    const sdkCall = (name: string, service: string, action: string, parameters: Record<string, unknown>, iamResources: string[], resultPath: string, retryErrors: string[]) => {
+      const task = new tasks.CallAwsService(this, name, {
+        service,
         action,
-        parameters: { 'JobId.$': jobIdPath },
-        iamResources: ['*'], // Comprehend Medical has no resource-level permissions.
-        iamAction: `comprehendmedical:${action.charAt(0).toUpperCase()}${action.slice(1)}`,
-        resultPath: '$.job',
+        parameters,
+        iamResources,
+        iamAction: `${service}:${action.charAt(0).toUpperCase()}${action.slice(1)}`,
+        resultPath,
         taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
       });
-      describe.addRetry({
-        errors: ['ComprehendMedical.TooManyRequestsException', 'ComprehendMedical.InternalServerException', 'ComprehendMedical.ServiceUnavailableException', 'States.Timeout'],
+      task.addRetry({
+        errors: [...retryErrors, 'States.Timeout'],
         interval: Duration.seconds(5),
         backoffRate: 2,
         maxDelay: Duration.minutes(5),
         maxAttempts: 8,
         jitterStrategy: sfn.JitterType.FULL,
       });
+      return task;
+    };
+    const ER_RETRYABLE = ['EntityResolution.ThrottlingException', 'EntityResolution.InternalServerException'];
+
+    // 1. Start the jobs when the ingest Lambda was throttled (TooManyRequests or 10 active jobs).
+    const startJobs = invoke('Start Jobs', props.startJobs, { 'batchId.$': '$.batchId' }, '$.jobs', [{
+      errors: [WorkflowError.DetectionJobsThrottled, WorkflowError.JobStartInProgress],
+      interval: Duration.seconds(60),
+      backoffRate: 2,
+      maxDelay: Duration.minutes(15),
+      maxAttempts: 100,
+      jitterStrategy: sfn.JitterType.FULL,
+    }]);
+
+    // 2. One poller per job, in parallel.
+    const jobPoller = (label: string, action: string, jobIdPath: string, jobField: 'entitiesJob' | 'snomedJob') => {
+      // Comprehend Medical has no resource-level permissions: Resource '*'.
+      const describe = sdkCall(`Describe ${label} Job`, 'comprehendmedical', action, { 'JobId.$': jobIdPath }, ['*'], '$.job', [
+        'ComprehendMedical.TooManyRequestsException', 'ComprehendMedical.InternalServerException', 'ComprehendMedical.ServiceUnavailableException',
+      ]);
       return new JobPoller(this, `${label} Job`, {
         describe,
         resultPath: '$.job',
@@ -143,16 +154,14 @@ export class BatchWorkflow extends Construct {
       'batchId.$': '$.batchId',
       'entities.$': '$.detection.entities',
       'snomed.$': '$.detection.snomed',
-    }, '$.results');
-    collect.addRetry({ errors: [WorkflowError.OutputsUnreadable], interval: Duration.seconds(30), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
-    retryOtherFailures(collect);
+    }, '$.results', [
+      { errors: [WorkflowError.OutputsUnreadable], interval: Duration.seconds(30), maxAttempts: 3, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL },
+    ]);
 
     // 4. Matching: take a turn, or learn that another run covered this batch.
     const beginPayload = { action: 'begin', 'batchId.$': '$.batchId', 'owner.$': '$$.Execution.Name' };
     const beginMatching = invoke('Begin Matching', props.matching, beginPayload, '$.matching');
-    retryOtherFailures(beginMatching);
     const checkTurn = invoke('Check Matching Turn', props.matching, beginPayload, '$.matching');
-    retryOtherFailures(checkTurn);
     const waitForTurn = new JobPoller(this, 'Matching Turn', {
       describe: checkTurn,
       resultPath: '$.matching',
@@ -163,42 +172,19 @@ export class BatchWorkflow extends Construct {
       schedule: config.matchingTurnPoll,
     });
 
-    const startMatching = new tasks.CallAwsService(this, 'Start Matching Job', {
-      service: 'entityresolution',
-      action: 'startMatchingJob',
-      parameters: { WorkflowName: props.matchingWorkflowName },
-      iamResources: [props.matchingWorkflowArn],
-      iamAction: 'entityresolution:StartMatchingJob',
-      resultPath: '$.matchingJob',
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
-    });
-    startMatching.addRetry({
-      errors: ['EntityResolution.ThrottlingException', 'EntityResolution.InternalServerException', 'States.Timeout'],
-      interval: Duration.seconds(5), backoffRate: 2, maxDelay: Duration.minutes(5), maxAttempts: 8, jitterStrategy: sfn.JitterType.FULL,
-    });
+    const startMatching = sdkCall('Start Matching Job', 'entityresolution', 'startMatchingJob', { WorkflowName: props.matchingWorkflowName }, [props.matchingWorkflowArn], '$.matchingJob', ER_RETRYABLE);
     const releaseMatching = invoke('Release Matching Turn', props.matching, { action: 'release', 'runId.$': '$.matching.runId', 'owner.$': '$$.Execution.Name' }, null);
-    retryOtherFailures(releaseMatching);
     // A job we did not start is running (ConflictException): give the turn back and wait.
     startMatching.addCatch(releaseMatching, { errors: ['EntityResolution.ConflictException'], resultPath: '$.conflict' });
 
     const matchingStarted = invoke('Record Matching Job', props.matching, {
       action: 'started', 'runId.$': '$.matching.runId', 'jobId.$': '$.matchingJob.JobId',
     }, null);
-    retryOtherFailures(matchingStarted);
 
-    const getMatchingJob = new tasks.CallAwsService(this, 'Get Matching Job', {
-      service: 'entityresolution',
-      action: 'getMatchingJob',
-      parameters: { WorkflowName: props.matchingWorkflowName, 'JobId.$': '$.matchingJob.JobId' },
-      iamResources: [props.matchingWorkflowArn],
-      iamAction: 'entityresolution:GetMatchingJob',
-      resultPath: '$.matchingJobStatus',
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
-    });
-    getMatchingJob.addRetry({
-      errors: ['EntityResolution.ThrottlingException', 'EntityResolution.InternalServerException', 'States.Timeout'],
-      interval: Duration.seconds(5), backoffRate: 2, maxDelay: Duration.minutes(5), maxAttempts: 8, jitterStrategy: sfn.JitterType.FULL,
-    });
+    const getMatchingJob = sdkCall('Get Matching Job', 'entityresolution', 'getMatchingJob', {
+      WorkflowName: props.matchingWorkflowName,
+      'JobId.$': '$.matchingJob.JobId',
+    }, [props.matchingWorkflowArn], '$.matchingJobStatus', ER_RETRYABLE);
     const matchingPoller = new JobPoller(this, 'Matching', {
       describe: getMatchingJob,
       resultPath: '$.matchingJobStatus',
@@ -211,7 +197,6 @@ export class BatchWorkflow extends Construct {
     const finishMatching = invoke('Finish Matching', props.matching, {
       action: 'finish', 'runId.$': '$.matching.runId', 'owner.$': '$$.Execution.Name', 'job.$': '$.matchingJobStatus',
     }, '$.matchingResult');
-    retryOtherFailures(finishMatching);
     const matchingSucceeded = new sfn.Choice(this, 'Matching Succeeded?');
     const matchingFailed = new sfn.Fail(this, 'Matching Failed', { error: FailError.MatchingFailed, causePath: '$.matchingResult.errorMessage' });
 
@@ -222,7 +207,6 @@ export class BatchWorkflow extends Construct {
       'results.$': '$.results',
       matching: { 'runId.$': '$.matching.runId', 'jobId.$': '$.matching.jobId' },
     }, '$.completed');
-    retryOtherFailures(complete);
 
     const turn = new sfn.Choice(this, 'Matching Turn?')
       .when(sfn.Condition.stringEquals('$.matching.state', 'MATCHED'), complete)
@@ -251,7 +235,6 @@ export class BatchWorkflow extends Construct {
 
     // Catch-all: record FAILED, put `Batch Failed`, and fail the execution (alarms count it).
     const recordFailure = invoke('Record Failure', props.finalize, { action: 'fail', 'batchId.$': '$.batchId', 'error.$': '$.error' }, null);
-    retryOtherFailures(recordFailure);
     pipeline.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
     recordFailure.next(new sfn.Fail(this, 'Batch Failed', { error: 'BatchFailed', causePath: '$.error.Cause' }));
 

@@ -136,6 +136,9 @@ describe('definition', () => {
     for (const [name, task] of tasks) {
       expect({ name, retries: (task.Retry ?? []).length > 0 }).toEqual({ name, retries: true });
       expect({ name, timeout: typeof task.TimeoutSeconds }).toEqual({ name, timeout: 'number' });
+      // Retriers are matched in order: the catch-all States.TaskFailed must come after the named ones.
+      const catchAll = (task.Retry ?? []).findIndex((r) => r.ErrorEquals.includes('States.TaskFailed'));
+      expect({ name, catchAllLast: catchAll === -1 || catchAll === task.Retry!.length - 1 }).toEqual({ name, catchAllLast: true });
     }
   });
 
