@@ -58,7 +58,6 @@
  */
 import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ComprehendMedicalClient } from '@aws-sdk/client-comprehendmedical';
-import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -75,6 +74,7 @@ import {
 import { batchStateError, isConditionalCheckFailed } from '../shared/errors.js';
 import { copySource, documentId, getDocuments, NULL_VERSION, s3VersionId, type DocumentRef } from '../shared/documents.js';
 import { publish } from '../shared/events.js';
+import { timeSortableId } from '../shared/ids.js';
 import type { AppLogger } from '../shared/logger.js';
 import { parseNotification } from './notifications.js';
 import { isNotFound, validateDocument, type Validation } from './validate.js';
@@ -119,7 +119,7 @@ export interface IngestResult {
 
 /** Time-sortable and random: `20260101T000000000Z-<12 hex>` (32 characters). */
 export function createBatchId(now: Date = new Date()): string {
-  return `${now.toISOString().replace(/[-:.]/g, '')}-${randomBytes(6).toString('hex')}`;
+  return timeSortableId(now, 6);
 }
 
 const CONCURRENCY = 8;

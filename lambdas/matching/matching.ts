@@ -13,7 +13,6 @@
  * Every action is idempotent for its (runId, owner): Step Functions retries and redrives repeat
  * them.
  */
-import { randomBytes } from 'node:crypto';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   DeleteCommand,
@@ -49,6 +48,7 @@ import { publish } from '../shared/events.js';
 import type { AppLogger } from '../shared/logger.js';
 import type { Checkpoint } from '../shared/crash.js';
 import { batchStateError, invalidInput, isConditionalCheckFailed } from '../shared/errors.js';
+import { timeSortableId } from '../shared/ids.js';
 
 export interface MatchingConfig {
   tableName: string;
@@ -471,7 +471,7 @@ function expiry(deps: MatchingDeps, now: Date): string {
 
 /** Time-sortable, PHI-free: `20260101T000000123Z-9f2c41d7`. */
 export function newRunId(now: Date): string {
-  return `${now.toISOString().replace(/[-:.]/g, '')}-${randomBytes(4).toString('hex')}`;
+  return timeSortableId(now, 4);
 }
 
 /** Step Functions passes timestamps as ISO strings or epoch seconds (or milliseconds). */
