@@ -52,6 +52,8 @@ export interface DetectionJobResult {
   outputS3Key: string;
   manifestFilePath?: string;
   message?: string;
+  /** When the job ended (Describe*Job's EndTime, as the aws-sdk integration returns it). */
+  endTime?: string;
 }
 
 /** collect-results Lambda. */

@@ -16,6 +16,7 @@ import { toCsv } from './csv.js';
 import { extractIdentity, type PhiEntity } from './identity.js';
 import { outputKeyOf, outputsError, readJobOutputs, readText, type JobOutputs } from './job-output.js';
 import { batchStateError } from '../shared/errors.js';
+import { isoTime } from '../shared/time.js';
 
 export interface CollectConfig {
   tableName: string;
@@ -286,6 +287,8 @@ async function updateBatch(deps: CollectDeps, batch: BatchItem, input: CollectRe
 function jobRecord(previous: JobRecord | undefined, job: DetectionJobResult): JobRecord {
   const record: JobRecord = { ...previous, jobId: job.jobId, status: job.status };
   if (job.message) record.message = job.message;
+  const endTime = isoTime(job.endTime);
+  if (endTime) record.endTime = endTime;
   return record;
 }
 

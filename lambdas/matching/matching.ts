@@ -49,6 +49,7 @@ import type { AppLogger } from '../shared/logger.js';
 import type { Checkpoint } from '../shared/crash.js';
 import { batchStateError, invalidInput, isConditionalCheckFailed } from '../shared/errors.js';
 import { timeSortableId } from '../shared/ids.js';
+import { isoTime } from '../shared/time.js';
 
 export interface MatchingConfig {
   tableName: string;
@@ -472,19 +473,6 @@ function expiry(deps: MatchingDeps, now: Date): string {
 /** Time-sortable, PHI-free: `20260101T000000123Z-9f2c41d7`. */
 export function newRunId(now: Date): string {
   return timeSortableId(now, 4);
-}
-
-/** Step Functions passes timestamps as ISO strings or epoch seconds (or milliseconds). */
-export function isoTime(value: unknown): string | undefined {
-  let ms: number | undefined;
-  if (typeof value === 'number') ms = value;
-  else if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) ms = Number(value);
-  else if (typeof value === 'string') {
-    const parsed = Date.parse(value);
-    return Number.isNaN(parsed) ? undefined : new Date(parsed).toISOString();
-  }
-  if (ms === undefined || !Number.isFinite(ms)) return undefined;
-  return new Date(ms < 1e11 ? ms * 1000 : ms).toISOString();
 }
 
 function count(value: unknown): number {

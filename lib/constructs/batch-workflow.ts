@@ -265,6 +265,8 @@ export class BatchWorkflow extends Construct {
       'status.$': `${p}.JobStatus`,
       'outputS3Bucket.$': `${p}.OutputDataConfig.S3Bucket`,
       'outputS3Key.$': `${p}.OutputDataConfig.S3Key`,
+      // Present once a job has ended, which every job reaching this point has.
+      'endTime.$': `${p}.EndTime`,
     };
   }
 }

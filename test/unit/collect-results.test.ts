@@ -103,9 +103,9 @@ describe('collect-results', () => {
       snomedConceptCount: 6,
       identityRecordCount: 2,
       outcome: 'COMPLETED',
-      // The submit times recorded by the pollers stay.
-      entitiesJob: { jobId: ENTITIES_JOB, status: 'COMPLETED', submitTime: '2026-03-01T11:00:00.000Z' },
-      snomedJob: { jobId: SNOMED_JOB, status: 'COMPLETED', submitTime: '2026-03-01T11:00:01.000Z' },
+      // The submit times recorded by the pollers stay; the end times come from Describe*Job.
+      entitiesJob: { jobId: ENTITIES_JOB, status: 'COMPLETED', submitTime: '2026-03-01T11:00:00.000Z', endTime: '2026-03-01T11:20:00.000Z' },
+      snomedJob: { jobId: SNOMED_JOB, status: 'COMPLETED', submitTime: '2026-03-01T11:00:01.000Z', endTime: '2026-03-01T11:21:30.000Z' },
       gsi1pk: 'BATCH#AWAITING_MATCH',
       gsi1sk: NOW.toISOString(),
     });
