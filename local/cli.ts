@@ -115,7 +115,10 @@ async function start(args: Args): Promise<number> {
     const items = await scanAll(dynamo, runtime.tableName);
     dynamo.destroy();
     writeFileSync(path.join(args.dataDir, 'table.jsonl'), items.map((item) => JSON.stringify(item)).join('\n') + '\n');
-    return summary.batches.some((b) => b.status === 'FAILED') || summary.batches.length === 0 && summary.documents.processed === 0 && files.length > summary.documents.rejected ? 1 : 0;
+    // Failure: a batch failed, or some dropped file ended neither processed nor rejected.
+    const failed = summary.batches.some((b) => b.status === 'FAILED');
+    const unaccounted = files.length - summary.documents.processed - summary.documents.rejected - summary.documents.unprocessed;
+    return failed || unaccounted > 0 ? 1 : 0;
   } finally {
     await runtime.stop();
   }

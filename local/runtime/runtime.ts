@@ -73,6 +73,8 @@ const portOf = (endpoint: string) => Number(new URL(endpoint).port);
 
 export class LocalRuntime {
   readonly scheduler = new VirtualScheduler(new VirtualClock());
+  /** Virtual time when the runtime started: a run's virtual duration is measured from here. */
+  readonly startedAt = this.scheduler.clock.now();
   readonly resolver: TemplateResolver;
   readonly bucketName: string;
   readonly tableName: string;
@@ -106,11 +108,10 @@ export class LocalRuntime {
       if (ids.length !== 1) throw new Error(`Expected exactly one ${type} in the template, found ${ids.length}`);
       return ids[0]!;
     };
-    const buckets = this.resolver.ofType('AWS::S3::Bucket').filter((id) => this.resolver.resource(id).Properties?.NotificationConfiguration === undefined);
     // The documents bucket is the one the notification custom resource points at.
     const notifications = this.resolver.ofType('Custom::S3BucketNotifications').map((id) => this.resolver.properties(id));
     const documentsBucket = String(notifications[0]?.BucketName ?? '');
-    if (!documentsBucket) throw new Error(`No bucket notification in the template (buckets: ${buckets.join(', ')})`);
+    if (!documentsBucket) throw new Error('No bucket notification in the template: nothing would feed the ingest queue');
     this.bucketName = documentsBucket;
     this.tableName = this.resolver.ref(only('AWS::DynamoDB::Table'));
     this.busName = this.resolver.ref(only('AWS::Events::EventBus'));
@@ -396,7 +397,7 @@ export class LocalRuntime {
     if (!this.notificationPrefixes.some((prefix) => key.startsWith(prefix))) return;
     this.queue.send(JSON.stringify({ Records: [record] }));
     this.wakePump?.();
-    this.pumping ??= this.scheduler.track(Promise.resolve()).then(() => this.pump());
+    this.pumping ??= this.pump();
   }
 
   /** Lambda's SQS poller: batches by size or window, bounded concurrency, partial failures. */
