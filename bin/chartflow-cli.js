@@ -3,5 +3,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../local/cli.ts');
-process.exit(await main(process.argv.slice(2)));
+const { run } = await import('../local/cli.ts');
+process.exit(await run(process.argv.slice(2)));

@@ -131,7 +131,11 @@ export class ChartflowStack extends Stack {
     }
     for (const f of [ingestFn, startJobsFn]) {
       // Comprehend Medical has no resource-level permissions for these actions.
-      allow(f, ['comprehendmedical:StartEntitiesDetectionV2Job', 'comprehendmedical:StartSNOMEDCTInferenceJob', 'comprehendmedical:ListEntitiesDetectionV2Jobs', 'comprehendmedical:ListSNOMEDCTInferenceJobs'], ['*']);
+      allow(f, [
+        'comprehendmedical:StartEntitiesDetectionV2Job', 'comprehendmedical:StartSNOMEDCTInferenceJob',
+        'comprehendmedical:ListEntitiesDetectionV2Jobs', 'comprehendmedical:ListSNOMEDCTInferenceJobs',
+        'comprehendmedical:DescribeEntitiesDetectionV2Job', 'comprehendmedical:DescribeSNOMEDCTInferenceJob',
+      ], ['*']);
       allow(f, ['iam:PassRole'], [comprehendRole.roleArn], { StringEquals: { 'iam:PassedToService': 'comprehendmedical.amazonaws.com' } });
     }
     allow(ingestFn, ['states:StartExecution'], [workflow.stateMachine.stateMachineArn]);

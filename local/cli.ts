@@ -148,13 +148,16 @@ export async function main(argv: string[]): Promise<number> {
   return args.command === 'up' ? up(args) : start(args);
 }
 
-const invokedDirectly = process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]);
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`chartflow: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(2);
-    },
-  );
+/** Runs the CLI and turns any error into a one-line message and exit status 2. */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (error) {
+    process.stderr.write(`chartflow: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 2;
+  }
+}
+
+if (process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1])) {
+  run(process.argv.slice(2)).then((code) => process.exit(code));
 }

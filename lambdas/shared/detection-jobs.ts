@@ -4,7 +4,9 @@
  *
  * Exactly-once without transactions:
  * 1. A job recorded on the batch item (`entitiesJob` / `snomedJob`) whose status is not FAILED,
- *    STOPPED or STOP_REQUESTED is reused as is.
+ *    STOPPED or STOP_REQUESTED is reused as is. When the batch has FAILED (this call is a
+ *    redrive), the recorded statuses may be stale — a failing job aborts its sibling's poller —
+ *    so they are first refreshed from Describe*Job.
  * 2. Otherwise the caller takes the batch's `jobStartLease` (a conditional update: absent, expired or
  *    already ours), so concurrent callers (a duplicate ingest, the start-jobs task) never start
  *    the same job side by side; a caller that finds the lease taken gets `JobStartInProgress`.
@@ -21,6 +23,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  DescribeEntitiesDetectionV2JobCommand,
+  DescribeSNOMEDCTInferenceJobCommand,
   ListEntitiesDetectionV2JobsCommand,
   ListSNOMEDCTInferenceJobsCommand,
   StartEntitiesDetectionV2JobCommand,
@@ -82,12 +86,13 @@ export async function ensureDetectionJobs(batchId: string, deps: DetectionJobsDe
   if (!BATCH_ID_PATTERN.test(batchId)) {
     throw namedError(WorkflowError.BatchStateError, `Invalid batch id (expected ${BATCH_ID_PATTERN.source})`);
   }
-  const batch = await readBatch(batchId, deps);
+  const batch = await withCurrentStatuses(await readBatch(batchId, deps), deps);
   const known = liveJobIds(batch);
   if (known) return known;
 
   const owner = deps.leaseOwner ?? randomUUID();
-  const leased = await takeLease(batchId, owner, deps);
+  const taken = await takeLease(batchId, owner, deps);
+  const leased = taken && (await withCurrentStatuses(taken, deps));
   if (!leased) {
     // Someone else holds the lease; they may have finished meanwhile.
     const again = liveJobIds(await readBatch(batchId, deps));
@@ -124,6 +129,34 @@ async function readBatch(batchId: string, deps: DetectionJobsDeps): Promise<Batc
   // Before SEALED the document set (the job input) is not fixed yet.
   if (batch.status === 'OPEN') throw namedError(WorkflowError.BatchStateError, `Batch ${batchId} is not sealed`);
   return batch;
+}
+
+/** After a failure, the recorded job statuses are checked against the service (see 1. above). */
+async function withCurrentStatuses(batch: BatchItem, deps: DetectionJobsDeps): Promise<BatchItem> {
+  if (batch.status !== 'FAILED') return batch;
+  const current: BatchItem = { ...batch };
+  for (const type of ['entities', 'snomed'] as const) {
+    const recorded = batch[RECORD_FIELD[type]];
+    if (!isLive(recorded)) continue;
+    const status = await describeStatus(type, recorded.jobId, deps);
+    if (status !== recorded.status) current[RECORD_FIELD[type]] = { ...recorded, status };
+  }
+  return current;
+}
+
+async function describeStatus(type: JobType, jobId: string, deps: DetectionJobsDeps): Promise<string> {
+  try {
+    const { ComprehendMedicalAsyncJobProperties: job } =
+      type === 'entities'
+        ? await deps.comprehend.send(new DescribeEntitiesDetectionV2JobCommand({ JobId: jobId }))
+        : await deps.comprehend.send(new DescribeSNOMEDCTInferenceJobCommand({ JobId: jobId }));
+    return job?.JobStatus ?? 'FAILED';
+  } catch (error) {
+    // Job metadata expires (about 120 days): a job the service no longer knows cannot be reused.
+    if (error instanceof Error && error.name === 'ResourceNotFoundException') return 'FAILED';
+    if (isThrottled(error)) throw namedError(WorkflowError.DetectionJobsThrottled, 'Comprehend Medical throttled Describe', error);
+    throw error;
+  }
 }
 
 function liveJobIds(batch: BatchItem): DetectionJobIds | undefined {

@@ -116,7 +116,7 @@ export class BatchWorkflow extends Construct {
           { status: 'STOPPED', error: FailError.JobStopped, causePath: CM_STATUS('job') },
         ],
         schedule: config.detectionPoll,
-        onPendingStatusChange: (stateId) => {
+        onStatusChange: (stateId) => {
           const record = new tasks.DynamoUpdateItem(this, stateId, {
             table: props.table,
             key: {

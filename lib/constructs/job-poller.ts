@@ -35,8 +35,11 @@ export interface JobPollerProps {
   /** Statuses that fail the loop, each with its error name and the JSONPath of the service's message. */
   readonly failed: Array<{ status: string; error: string; causePath: string }>;
   readonly schedule: PollSchedule;
-  /** Optional: a state run once each time the status changes while still pending (e.g. record it). */
-  readonly onPendingStatusChange?: (id: string) => sfn.IChainable & sfn.INextable;
+  /**
+   * Optional: a state that records the status (e.g. in DynamoDB), run each time it changes while
+   * pending and once before a failure — so a recorded job is never left looking alive.
+   */
+  readonly onStatusChange?: (id: string) => sfn.IChainable & sfn.INextable;
 }
 
 /**
@@ -81,10 +84,10 @@ export class JobPoller extends sfn.StateMachineFragment {
     this.exit = new sfn.Pass(this, `${id} Done`);
 
     for (const failure of props.failed) {
-      choice.when(
-        sfn.Condition.stringEquals(props.statusPath, failure.status),
-        new sfn.Fail(this, `${id} ${failure.status}`, { error: failure.error, causePath: failure.causePath }),
-      );
+      const fail = new sfn.Fail(this, `${id} ${failure.status}`, { error: failure.error, causePath: failure.causePath });
+      const record = props.onStatusChange?.(`${id} Record ${failure.status}`);
+      record?.next(fail);
+      choice.when(sfn.Condition.stringEquals(props.statusPath, failure.status), record ?? fail);
     }
     const isSucceeded = sfn.Condition.or(...props.succeeded.map((s) => sfn.Condition.stringEquals(props.statusPath, s)));
     choice.when(isSucceeded, this.exit);
@@ -97,8 +100,8 @@ export class JobPoller extends sfn.StateMachineFragment {
         cause: `Still running after ${this.waits.reduce((a, b) => a + b, 0)} seconds of polling`,
       }),
     );
-    if (props.onPendingStatusChange) {
-      const record = props.onPendingStatusChange(`${id} Record Status`);
+    if (props.onStatusChange) {
+      const record = props.onStatusChange(`${id} Record Status`);
       choice.when(
         sfn.Condition.and(isPending, sfn.Condition.not(sfn.Condition.stringEqualsJsonPath(props.statusPath, '$.poll.lastStatus'))),
         record,

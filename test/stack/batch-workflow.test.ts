@@ -88,6 +88,15 @@ describe('definition', () => {
     expect(state('Entities Job Status').Default).toBe('Entities Job Unknown Status');
   });
 
+  test('a failed or stopped job is recorded before the loop fails, so a redrive does not reuse it', () => {
+    for (const status of ['FAILED', 'STOPPED']) {
+      const record = state(`Entities Job Record ${status}`);
+      expect(record.Resource).toBe('arn:aws:states:::dynamodb:updateItem');
+      expect(record.Next).toBe(`Entities Job ${status}`);
+      expect(JSON.stringify(state('Entities Job Status').Choices)).toContain(`"StringEquals":"${status}","Next":"Entities Job Record ${status}"`);
+    }
+  });
+
   test('a status change while pending is recorded in DynamoDB', () => {
     const record = state('Entities Job Record Status');
     expect(record.Resource).toBe('arn:aws:states:::dynamodb:updateItem');

@@ -151,6 +151,38 @@ describe('ensureDetectionJobs', () => {
     expect((await getBatch(world, BATCH))?.entitiesJob?.jobId).toBe(restarted?.JobId);
   });
 
+  describe('redrive of a FAILED batch: recorded statuses are checked with Describe*Job', () => {
+    test('a job recorded as running but FAILED at the service is restarted; a COMPLETED one is reused', async () => {
+      // Both pollers were cut short by the batch's failure: the records still say IN_PROGRESS.
+      existingJob('entities', 'COMPLETED', 'e'.repeat(32));
+      existingJob('snomed', 'FAILED', 's'.repeat(32));
+      await sealedBatch({
+        status: 'FAILED',
+        entitiesJob: { jobId: 'e'.repeat(32), status: 'IN_PROGRESS' },
+        snomedJob: { jobId: 's'.repeat(32), status: 'IN_PROGRESS' },
+      });
+
+      const ids = await ensureDetectionJobs(BATCH, deps());
+
+      expect(ids.entitiesJobId).toBe('e'.repeat(32));
+      expect(world.comprehend.mock).toHaveReceivedCommandTimes(StartEntitiesDetectionV2JobCommand, 0);
+      expect(world.comprehend.mock).toHaveReceivedCommandTimes(StartSNOMEDCTInferenceJobCommand, 1);
+      expect(ids.snomedJobId).toBe(world.comprehend.jobs.at(-1)?.JobId);
+      expect(world.comprehend.jobs.at(-1)?.input.ClientRequestToken).toBe(`${BATCH}-snomedct-1`);
+    });
+
+    test('a recorded job the service no longer knows (expired) is restarted', async () => {
+      existingJob('snomed', 'COMPLETED', 's'.repeat(32));
+      await sealedBatch({ status: 'FAILED', entitiesJob: { jobId: 'e'.repeat(32), status: 'IN_PROGRESS' }, snomedJob: { jobId: 's'.repeat(32), status: 'COMPLETED' } });
+
+      const ids = await ensureDetectionJobs(BATCH, deps());
+
+      expect(ids.snomedJobId).toBe('s'.repeat(32));
+      expect(ids.entitiesJobId).toBe(world.comprehend.jobs.at(-1)?.JobId);
+      expect(world.comprehend.mock).toHaveReceivedCommandTimes(StartEntitiesDetectionV2JobCommand, 1);
+    });
+  });
+
   test('a recorded dead job that expired from List still counts as an attempt', async () => {
     await sealedBatch({ entitiesJob: { jobId: 'd'.repeat(32), status: 'FAILED' }, snomedJob: { jobId: 's'.repeat(32), status: 'COMPLETED' } });
 
