@@ -1,78 +1,15 @@
 // Evaluates the local clinical NLP engine on the annotated notes in eval/notes/:
 // precision, recall and F1 per entity category and type, per trait and per attribute type, and
 // SNOMED CT top-1 accuracy. Run: npx tsx eval/run.ts [--verbose]
-import { readdirSync, readFileSync } from 'node:fs';
 import type { Entity } from '@aws-sdk/client-comprehendmedical';
 import { detectEntitiesV2, ENGINE_MODEL_VERSION, inferSnomedCt } from '../local/nlp/index.js';
+import { attributeSpan, loadNotes, occurrence, type GoldEntity, type Span } from './gold.js';
 
-interface GoldEntity {
-  readonly text: string;
-  /** Which occurrence of `text` in the note (1-based, case-sensitive); default 1. */
-  readonly n?: number;
-  readonly category: string;
-  readonly type: string;
-  readonly traits?: readonly string[];
-  /**
-   * [attribute type, attribute text, occurrence?]: the occurrence nearest to the entity (after it
-   * preferred), or, with a third element, the k-th occurrence from the entity's start on.
-   */
-  readonly attributes?: readonly (readonly [string, string, number?])[];
-  /** Expected top SNOMED CT concept code. */
-  readonly snomed?: string;
-}
-
-interface Span {
-  readonly begin: number;
-  readonly end: number;
-}
-
-const NOTES_DIR = new URL('./notes/', import.meta.url);
 const verbose = process.argv.includes('--verbose');
 // --split dev|heldout: evaluate one split only. The dev notes were used while building the engine;
 // the held-out notes were annotated before the engine was run on them and not tuned on.
 const splitArg = process.argv.indexOf('--split');
 const onlySplit = splitArg >= 0 ? process.argv[splitArg + 1] : undefined;
-
-/** Offsets of `needle` as a whole word or phrase (not inside a longer word). */
-function* wordOccurrences(text: string, needle: string): Generator<number> {
-  const isWord = (c: string | undefined): boolean => c !== undefined && /[\p{L}\p{N}]/u.test(c);
-  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
-    if (!isWord(text[at - 1]) && !isWord(text[at + needle.length])) yield at;
-  }
-}
-
-function occurrence(text: string, needle: string, n: number, file: string): Span {
-  let i = 0;
-  for (const at of wordOccurrences(text, needle)) if (++i === n) return { begin: at, end: at + needle.length };
-  // Glued forms ("72M" for an age of 72): fall back to plain substrings.
-  i = 0;
-  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) if (++i === n) return { begin: at, end: at + needle.length };
-  throw new Error(`${file}: occurrence ${n} of "${needle}" not found`);
-}
-
-/**
- * The occurrence of an attribute's text that belongs to an entity: the k-th from the entity's start
- * when k is given, else the nearest, text after the entity counting as three times closer.
- * (Substring search: units such as "%" touch their digits.)
- */
-function attributeSpan(text: string, needle: string, entity: Span, file: string, k?: number): Span {
-  let best: Span | undefined;
-  let bestDistance = Infinity;
-  let seen = 0;
-  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
-    if (k !== undefined) {
-      if (at >= entity.begin && ++seen === k) return { begin: at, end: at + needle.length };
-      continue;
-    }
-    const distance = at >= entity.begin ? at - entity.begin : (entity.begin - at) * 3;
-    if (distance < bestDistance) {
-      best = { begin: at, end: at + needle.length };
-      bestDistance = distance;
-    }
-  }
-  if (best === undefined) throw new Error(`${file}: attribute text "${needle}" not found`);
-  return best;
-}
 
 const key = (s: Span): string => `${s.begin}:${s.end}`;
 
@@ -131,12 +68,11 @@ let snomedFound = 0;
 let snomedCorrect = 0;
 let notes = 0;
 
-for (const file of readdirSync(NOTES_DIR).filter((f) => f.endsWith('.txt')).sort()) {
-  const text = readFileSync(new URL(file, NOTES_DIR), 'utf8');
-  const goldFile = JSON.parse(readFileSync(new URL(file.replace(/\.txt$/, '.gold.json'), NOTES_DIR), 'utf8')) as { split?: string; entities: GoldEntity[] };
-  if (onlySplit !== undefined && goldFile.split !== onlySplit) continue;
+for (const note of loadNotes()) {
+  const { file, text } = note;
+  if (onlySplit !== undefined && note.split !== onlySplit) continue;
   notes++;
-  const gold = goldFile.entities;
+  const gold = note.entities;
   const pred = detectEntitiesV2(text).Entities ?? [];
   const snomed = inferSnomedCt(text).Entities ?? [];
 

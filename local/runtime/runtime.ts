@@ -41,6 +41,8 @@ export interface RuntimeOptions {
   onEvent?: (event: EventEnvelope) => void;
   /** Powertools log level of the in-process Lambdas (default WARN: quiet terminal). */
   lambdaLogLevel?: string;
+  /** CDK context over cdk.json's (`chartflow:<name>` values), as `cdk deploy -c` would pass it. */
+  context?: Record<string, unknown>;
 }
 
 type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
@@ -120,7 +122,7 @@ export class LocalRuntime {
 
   /** Synthesizes the stack and starts every emulator; call `stop()` when done. */
   static async start(options: RuntimeOptions): Promise<LocalRuntime> {
-    const { template } = synthesizeStack();
+    const { template } = synthesizeStack(options.context);
     const runtime = new LocalRuntime(template, options);
     await runtime.provision();
     return runtime;

@@ -21,9 +21,12 @@ export interface LocalEnvironment {
   region: string;
 }
 
-/** Synthesizes the app in-process (no bundling: the local runtime runs the handler sources). */
-export function synthesizeStack(): { template: CfnTemplate; config: ChartflowConfig; stackName: string } {
-  const { app, stack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [] } });
+/**
+ * Synthesizes the app in-process, without bundling (the local runtime runs the handler sources). `context` overrides cdk.json's values, as
+ * `cdk deploy -c chartflow:<name>=<value>` would (benchmarks and tests use it to vary the config).
+ */
+export function synthesizeStack(context: Record<string, unknown> = {}): { template: CfnTemplate; config: ChartflowConfig; stackName: string } {
+  const { app, stack } = buildApp({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
   const assembly = app.synth();
   const artifact = assembly.getStackByName(stack.stackName);
   return { template: artifact.template as CfnTemplate, config: stack.config, stackName: stack.stackName };
