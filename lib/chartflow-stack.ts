@@ -148,7 +148,7 @@ export class ChartflowStack extends Stack {
         { role: comprehendRole, prefixes: [`${Prefix.batches}*/input/*`, `${Prefix.batches}*/output/*`] },
         { role: matching.role, prefixes: [`${Prefix.records}*`, `${Prefix.matches}*`] },
       ],
-      serviceRoles: [comprehendRole, matching.role],
+      serviceRoles: [comprehendRole, matching.role, monitoring.ruleRole],
       stateMachine: workflow.stateMachine,
       lambdaTargets: [startJobsFn, collectFn, matchingFn, finalizeFn],
       table,
