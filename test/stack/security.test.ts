@@ -16,7 +16,7 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 interface CfnResource { Type: string; Properties?: JsonObject; Metadata?: JsonObject }
 interface CfnTemplate { Resources: Record<string, CfnResource> }
-interface Statement { Sid?: string; Effect: string; Action?: string | string[]; Resource?: Json; Condition?: Record<string, Record<string, Json>>; Principal?: Json }
+interface Statement { Sid?: string; Effect: string; Action?: string | string[]; Resource?: Json; NotAction?: Json; NotResource?: Json; Condition?: Record<string, Record<string, Json>>; Principal?: Json }
 
 const real = template.toJSON() as CfnTemplate;
 const copy = (): CfnTemplate => structuredClone(real);
@@ -168,9 +168,13 @@ function starResourceFindings(t: CfnTemplate): string[] {
       .map((a) => `${where}: ${a} on "*"`));
 }
 
+/** Wildcard actions, and Allow statements with NotAction/NotResource (which grant everything not listed). */
 function wildcardActionFindings(t: CfnTemplate): string[] {
-  return identityStatements(t).filter(({ statement }) => statement.Effect === 'Allow')
-    .flatMap(({ where, statement }) => list(statement.Action).filter((a) => a.includes('*')).map((a) => `${where}: ${a}`));
+  return [...identityStatements(t), ...resourcePolicyStatements(t)].filter(({ statement }) => statement.Effect === 'Allow')
+    .flatMap(({ where, statement }) => [
+      ...list(statement.Action).filter((a) => a.includes('*')).map((a) => `${where}: ${a}`),
+      ...(['NotAction', 'NotResource'] as const).filter((k) => k in statement).map((k) => `${where}: Allow with ${k}`),
+    ]);
 }
 
 /** Any statement that can pass a role must be limited to a service. */
@@ -205,12 +209,17 @@ describe('IAM', () => {
     expect(starResourceFindings(t)).toEqual([`${policyId}: s3:GetObject on "*"`, `${queuePolicyId}: sqs:SendMessage on "*"`]);
   });
 
-  test('no wildcard actions in identity policies, and the checker sees one', () => {
+  test('no wildcard actions and no Allow with NotAction/NotResource, and the checker sees them', () => {
     expect(wildcardActionFindings(real)).toEqual([]);
     const t = copy();
     const [policyId, policy] = ofType(t, 'AWS::IAM::Policy')[0]!;
-    statementsOf(policy.Properties!.PolicyDocument).push({ Effect: 'Allow', Action: 'kms:GenerateDataKey*', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } });
-    expect(wildcardActionFindings(t)).toEqual([`${policyId}: kms:GenerateDataKey*`]);
+    statementsOf(policy.Properties!.PolicyDocument).push(
+      { Effect: 'Allow', Action: 'kms:GenerateDataKey*', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+      { Effect: 'Allow', NotAction: 'iam:*', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+    );
+    const [bucketPolicyId, bucketPolicy] = ofType(t, 'AWS::S3::BucketPolicy')[0]!;
+    statementsOf(bucketPolicy.Properties!.PolicyDocument).push({ Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:GetObject', NotResource: 'arn:aws:s3:::other/*' });
+    expect(wildcardActionFindings(t)).toEqual([`${policyId}: kms:GenerateDataKey*`, `${policyId}: Allow with NotAction`, `${bucketPolicyId}: Allow with NotResource`]);
   });
 
   test('every iam:PassRole carries iam:PassedToService; the checker flags a missing condition and iam:* on "*"', () => {
