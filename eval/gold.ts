@@ -33,9 +33,12 @@ export interface Span {
 
 export const NOTES_DIR = new URL('./notes/', import.meta.url);
 
-/** Every `NN-name.txt` with its `NN-name.gold.json`, in file order. */
-export function loadNotes(dir: URL = NOTES_DIR): GoldNote[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.txt')).sort().map((file) => {
+/**
+ * Every `NN-name.txt` with its `NN-name.gold.json`, in file order; with `select`, only the files it
+ * accepts (the others are not read, so half-written notes elsewhere do no harm).
+ */
+export function loadNotes(dir: URL = NOTES_DIR, select: (file: string) => boolean = () => true): GoldNote[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.txt') && select(f)).sort().map((file) => {
     const text = readFileSync(new URL(file, dir), 'utf8');
     const goldName = file.replace(/\.txt$/, '.gold.json');
     let gold: { split?: string; entities?: GoldEntity[] };
@@ -47,6 +50,27 @@ export function loadNotes(dir: URL = NOTES_DIR): GoldNote[] {
     if (!Array.isArray(gold.entities)) throw new Error(`${goldName}: no "entities" array`);
     return { file, split: gold.split ?? 'dev', text, entities: gold.entities };
   });
+}
+
+/**
+ * A note filter from a list of note numbers and ranges, e.g. "01-08,27-44" or "9": a file is
+ * selected when its leading number falls in one of them.
+ */
+export function noteFilter(spec: string): (file: string) => boolean {
+  const ranges = spec.split(',').map((part) => {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
+    if (m === null) throw new Error(`bad note range "${part}" (expected e.g. 01-08,27-44)`);
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) throw new Error(`bad note range "${part}": ${hi} < ${lo}`);
+    return [lo, hi] as const;
+  });
+  return (file) => {
+    const m = /^(\d+)/.exec(file);
+    if (m === null) return false;
+    const n = Number(m[1]);
+    return ranges.some(([lo, hi]) => n >= lo && n <= hi);
+  };
 }
 
 /** Offsets of `needle` as a whole word or phrase (not inside a longer word). */

@@ -4,12 +4,13 @@ import { getLexicon, type EntityEntry, type Lexicon, type ModifierEntry, type Tr
 import { round4, type Analysis, type Mention } from './model.js';
 import { detectPhi } from './phi.js';
 import { findSections, type Section } from './sections.js';
-import { segmentSentences, tokenize, type Token } from './text.js';
+import { isTransparent, segmentSentences, tokenize, type Token } from './text.js';
 import { trieMatchesAt, type TrieHit } from './trie.js';
 import { stickyMatch, TEST_VALUE_RE } from './patterns.js';
 import { attachAttributes } from './attributes.js';
 import { attachTimeExpressions } from './time.js';
 import { applyTraits } from './traits.js';
+import { composeMentions } from './compose.js';
 
 /** A modifier word or phrase (route, frequency, form, acuity, direction, quality) in the text. */
 export interface ModMatch {
@@ -42,6 +43,7 @@ export interface Doc {
 }
 
 const CATEGORY_PRIORITY: Record<EntityEntry['category'], number> = {
+  NONE: -1,
   MEDICATION: 0,
   TEST_TREATMENT_PROCEDURE: 1,
   MEDICAL_CONDITION: 2,
@@ -121,11 +123,24 @@ function analyzeUncached(text: string): Analysis {
     for (let k = first; k <= last; k++) mentionAt[k] = m;
   }
 
-  // 2. Sig phrases of several words ("by mouth", "in each eye", "at bedtime") are not entities.
+  // "72 y.o. M", "19 yo F": the letter after an age is the gender.
+  for (const p of mentions.filter((x) => x.type === 'AGE')) {
+    const g = /^\s{1,2}([MF])(?![A-Za-z])/.exec(text.slice(p.end, p.end + 4));
+    if (g === null) continue;
+    const start = p.end + g[0].length - 1;
+    const first = tokenIndexAt(start);
+    if (mentionAt[first] !== undefined) continue;
+    const m: Mention = { category: 'BEHAVIORAL_ENVIRONMENTAL_SOCIAL', type: 'GENDER', start, end: start + 1, first, last: first, score: 0.85, traits: new Map(), attributes: [] };
+    mentions.push(m);
+    mentionAt[first] = m;
+    claim(start, start + 1);
+  }
+
+  // 2. Sig phrases of several words ("by mouth", "in each eye", "at bedtime", "eye drops") are not entities.
   for (let k = 0; k < tokens.length; k++) {
     const hit = trieMatchesAt(lexicon.modifiers, tokens, k)[0];
     if (hit === undefined || hit.last === hit.first) continue;
-    if (!hit.values.some((v) => v.entry.type === 'ROUTE_OR_MODE' || v.entry.type === 'FREQUENCY')) continue;
+    if (!hit.values.some((v) => v.entry.type === 'ROUTE_OR_MODE' || v.entry.type === 'FREQUENCY' || v.entry.type === 'FORM')) continue;
     if (pickValue(text, tokens, hit, () => true) === undefined) continue;
     const startTok = tokens[hit.first] as Token;
     const endTok = tokens[hit.last] as Token;
@@ -137,6 +152,11 @@ function analyzeUncached(text: string): Analysis {
   for (let k = 0; k < tokens.length; k++) {
     const tok = tokens[k] as Token;
     if (tok.kind === 'punct' || mentionAt[k] !== undefined || isClaimed(tok)) continue;
+    // The tail of a hyphenated word is not a term of its own ("pre-pregnancy", "post-op").
+    const hyphen = tokens[k - 1];
+    const head = tokens[k - 2];
+    // "non-smoker" is the exception: the entity with its negation.
+    if (hyphen !== undefined && head !== undefined && isTransparent(hyphen) && hyphen.start === head.end && tok.start === hyphen.end && head.kind === 'word' && head.norm !== 'non') continue;
     const hits = trieMatchesAt(lexicon.entities, tokens, k);
     for (const hit of hits) {
       let blocked = false;
@@ -153,6 +173,12 @@ function analyzeUncached(text: string): Analysis {
       if (withValue) sorted.sort((a, b) => Number(valueRule(b) !== 'none') - Number(valueRule(a) !== 'none'));
       const value = pickValue(text, tokens, { ...hit, values: sorted }, (v) => valueRule(v) !== 'require' || withValue);
       if (value === undefined) continue;
+      if (value.entry.category === 'NONE') {
+        // Not an entity, and no shorter entity inside it either.
+        claim(tok.start, endTok.end);
+        k = hit.last;
+        break;
+      }
       const span = surface(text, tokens, hit.first, hit.last);
       const m = toMention(value, span, tokens, hit.first, hit.last);
       mentions.push(m);
@@ -161,6 +187,21 @@ function analyzeUncached(text: string): Analysis {
       break;
     }
   }
+
+  // Combination products written with a hyphen or slash ("losartan-hydrochlorothiazide",
+  // "tobramycin/dexamethasone") are one medication.
+  mentions.sort((a, b) => a.start - b.start);
+  for (let k = 0; k + 1 < mentions.length; k++) {
+    const a = mentions[k] as Mention;
+    const b = mentions[k + 1] as Mention;
+    if (a.category !== 'MEDICATION' || b.category !== 'MEDICATION' || !/^[-/]$/.test(text.slice(a.end, b.start))) continue;
+    const merged: Mention = { ...a, end: b.end, last: b.last, type: a.type === 'BRAND_NAME' && b.type === 'BRAND_NAME' ? 'BRAND_NAME' : 'GENERIC_NAME', traits: new Map(), attributes: [] };
+    mentions.splice(k, 2, merged);
+    for (let j = merged.first; j <= merged.last; j++) mentionAt[j] = merged;
+    k--;
+  }
+
+  composeMentions(text, tokens, mentions, mentionAt);
 
   // "smokes marijuana": the verb belongs to the drug, not to tobacco.
   for (let k = 0; k < mentions.length; k++) {
@@ -239,5 +280,7 @@ function toMention(v: TrieValue<EntityEntry>, span: string, tokens: readonly Tok
       return { ...base, category: 'BEHAVIORAL_ENVIRONMENTAL_SOCIAL', type: e.type, negated: e.negated };
     case 'PROFESSION':
       return { ...base, category: PHI_CATEGORY, type: 'PROFESSION', score: round4(score - 0.05) };
+    case 'NONE':
+      throw new Error('a non-entity phrase has no mention');
   }
 }

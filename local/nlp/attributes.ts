@@ -276,6 +276,7 @@ function conditionAttributes(doc: Doc, m: Mention): void {
   const found: Found[] = [];
   // Before: "acute severe left knee pain".
   let steps = 0;
+  let skipped = 0;
   for (let j = m.first - 1; j >= 0 && steps < 8; steps++) {
     const t = tokens[j] as Token;
     if (t.sentence !== sentence) break;
@@ -288,6 +289,10 @@ function conditionAttributes(doc: Doc, m: Mention): void {
       found.push({ type: 'SYSTEM_ORGAN_SITE', start: other.start, end: other.end, distance: m.first - other.last, score: other.score, ref: other });
       j = other.first - 1;
     } else if (other === undefined && PRE_LINK.has(t.norm) && found.length > 0) {
+      j--;
+    } else if (other === undefined && COPULA.has(t.norm) && skipped < 2) {
+      // "Abdomen is mildly distended": the subject of the finding is its site.
+      skipped++;
       j--;
     } else break;
   }
@@ -311,9 +316,10 @@ function conditionAttributes(doc: Doc, m: Mention): void {
     found.push({ type: after.type, start: after.start, end: after.end, distance: j - m.last, score: 0.9 });
     j = after.last + 1;
   }
-  // After, only through a preposition: "pain in the left knee", "rash on face and leg".
+  // After, through a preposition ("pain in the left knee", "rash on face and leg"), or a site in
+  // apposition ("effusion R knee", "carcinoma, left breast") that no other finding follows.
   const first = tokens[m.last + 1];
-  if (first !== undefined && first.sentence === sentence && POST_START.has(first.norm)) {
+  if (first !== undefined && first.sentence === sentence && (POST_START.has(first.norm) || appositionSite(doc, m.last + 1, sentence))) {
     const pending: Found[] = [];
     let sites = 0;
     for (let j = m.last + 1, n = 0; j < tokens.length && n < 10; n++) {
@@ -355,4 +361,18 @@ function anatomyAttributes(doc: Doc, m: Mention): void {
     } else break;
   }
   commit(doc, m, found);
+}
+
+/** A site right after a finding, possibly after a comma and a direction, not itself the site of a following finding. */
+function appositionSite(doc: Doc, from: number, sentence: number): boolean {
+  let j = from;
+  if ((doc.tokens[j] as Token | undefined)?.text === ',') j++;
+  const mod = doc.modAt[j];
+  if (mod !== undefined && mod.type === 'DIRECTION' && mod.first === j) j = mod.last + 1;
+  const site = doc.mentionAt[j];
+  if (site === undefined || site.category !== 'ANATOMY' || site.first !== j || site.consumedBy !== undefined) return false;
+  const t = doc.tokens[site.last + 1];
+  if (t === undefined || t.sentence !== sentence) return true;
+  const after = doc.mentionAt[site.last + 1];
+  return after === undefined || after.category !== 'MEDICAL_CONDITION';
 }

@@ -20,13 +20,16 @@ describe('detectEntitiesV2', () => {
     expect(r.Entities).toHaveLength(1);
     const e = r.Entities?.[0] as Entity;
     expect([e.Category, e.Type, e.Text, e.BeginOffset, e.EndOffset]).toEqual(['MEDICATION', 'GENERIC_NAME', 'aspirin', 0, 7]);
-    expect(attrs(e)).toEqual([
-      ['DOSAGE', '20 mg'],
-      ['ROUTE_OR_MODE', 'po'],
-      ['FREQUENCY', 'daily'],
-      ['DURATION', '2 times'],
-      ['FORM', 'tab'],
+    // Type, text and exact offsets of all five attributes, as in the getting-started guide.
+    expect((e.Attributes ?? []).map((a) => [a.Type, a.Text, a.BeginOffset, a.EndOffset])).toEqual([
+      ['DOSAGE', '20 mg', 20, 25],
+      ['ROUTE_OR_MODE', 'po', 26, 28],
+      ['FREQUENCY', 'daily', 29, 34],
+      ['DURATION', '2 times', 39, 46],
+      ['FORM', 'tab', 50, 53],
     ]);
+    expect(e.Id).toBe(0);
+    expect((e.Attributes ?? []).map((a) => a.Id)).toEqual([1, 2, 3, 4, 5]);
     for (const a of e.Attributes ?? []) {
       expect(a.Category).toBe('MEDICATION');
       expect(a.RelationshipType).toBe(a.Type);

@@ -45,7 +45,9 @@ export type EntityEntry =
     }
   | { readonly category: 'MEDICATION'; readonly type: 'GENERIC_NAME' | 'BRAND_NAME'; readonly generic: string }
   | { readonly category: 'BEHAVIORAL_ENVIRONMENTAL_SOCIAL'; readonly type: BesType; readonly negated: boolean }
-  | { readonly category: 'PROFESSION' };
+  | { readonly category: 'PROFESSION' }
+  /** A phrase that looks like an entity but is not one ("sinus rhythm", "cranial nerves"). */
+  | { readonly category: 'NONE' };
 
 /** How a term was entered: as written, a generated plural, or an exact-case abbreviation. */
 export interface TrieValue<E> {
@@ -109,12 +111,14 @@ const IRREGULAR_PLURALS: Record<string, string> = {
   foot: 'feet', tooth: 'teeth', child: 'children', ovary: 'ovaries', diagnosis: 'diagnoses', metastasis: 'metastases',
   lymph: 'lymph', vertebra: 'vertebrae', bronchus: 'bronchi', calculus: 'calculi', thrombus: 'thrombi', embolus: 'emboli',
   polyp: 'polyps', phalanx: 'phalanges', testis: 'testes', stenosis: 'stenoses', anastomosis: 'anastomoses',
+  keratosis: 'keratoses', psychosis: 'psychoses', neurosis: 'neuroses', thrombosis: 'thromboses', prognosis: 'prognoses',
 };
 
 /** English plural of the last word, or undefined when no plural should be generated. */
 export function pluralOf(word: string): string | undefined {
   const w = word.toLowerCase();
-  if (w.length < 3 || /[0-9]/.test(w) || word === word.toUpperCase()) return undefined;
+  // Three-letter words are mostly abbreviations written in lower case ("doe" -> not "does").
+  if (w.length < 4 || /[0-9]/.test(w) || word === word.toUpperCase()) return undefined;
   const irregular = IRREGULAR_PLURALS[w];
   if (irregular !== undefined) return irregular === w ? undefined : irregular;
   if (/(itis|osis|emia|algia|ia|ism|ness|ing|ed|ous|al|ic|ive|ful|less|ary|ory)$/.test(w)) return undefined;
@@ -146,6 +150,12 @@ function addTerm<E>(root: TrieNode<TrieValue<E>>, raw: string, entry: E, plurals
 }
 
 const stripTag = (d: string): string => d.replace(/\s*\([^)]*\)$/, '');
+
+/** Quality words that grade severity: an attribute even when a lexicon term starts with them. */
+const SEVERITY = new Set(['mild', 'moderate', 'severe', 'mild to moderate', 'moderate to severe', 'very severe', 'mild-moderate', 'slight', 'minimal', 'significant', 'massive', 'extensive', 'mildly', 'moderately', 'severely', 'markedly', 'slightly', 'minimally']);
+
+/** Exact-case abbreviations that are also symbols or words: a test only when a value follows. */
+const VALUE_ONLY = new Set(['Na', 'Cl', 'Ca', 'Mg', 'CO2', 'PR', 'Tm', 'Hb', 'Vt', 'PCV', 'Mag', 'Bicarb', 'Phos', 'iCa', 'K+', 'Na+', 'H/H', 'H&H', 'QT', 'MAPs', 'I/O', 'PVR', 'SVR', 'UOP']);
 
 let cached: Lexicon | undefined;
 
@@ -182,7 +192,12 @@ function loadLexicon(): Lexicon {
   // when the rest of the term names the same concept: drop such synonyms.
   const modifierWords = new Set<string>();
   for (const [type, terms] of readRows('modifiers.tsv', 2)) {
-    if (type === 'ACUITY' || type === 'QUALITY') for (const t of splitTerms(terms)) if (!t.startsWith('=')) modifierWords.add(termKey(t).join(' '));
+    for (const t of splitTerms(terms)) {
+      // Acuity and severity stay attributes; descriptive qualities ("productive cough",
+      // "secondary syphilis") are part of the term as clinicians write it.
+      if (t.startsWith('=') || !(type === 'ACUITY' || (type === 'QUALITY' && SEVERITY.has(t)))) continue;
+      modifierWords.add(termKey(t).join(' '));
+    }
   }
   const redundant = (term: string, all: readonly string[]): boolean => {
     const key = termKey(term.replace(/^=/, ''));
@@ -215,9 +230,12 @@ function loadLexicon(): Lexicon {
     const c = concept(code as string, description as string, 'TEST_TREATMENT_PROCEDURE', list, type === 'TREATMENT_NAME' ? 'regime/therapy' : 'procedure');
     count('ttpConcepts', 1);
     for (const t of list) {
-      // Abbreviations and short words ("K", "T", "BP", "sat") are tests only with a value.
+      // Single letters, lower-case short words ("hr", "sat") and element symbols ("Na", "Cl")
+      // are tests only with a value; "BP", "Hgb", "pH" written in their own case are tests anyway.
       const bare = t.replace(/^=/, '');
-      const value = !valued ? 'none' : isAbbrev(bare) || bare.length <= 4 ? 'require' : 'prefer';
+      const exactCase = t.startsWith('=');
+      const needsValue = bare.length === 1 || (!exactCase && bare.length <= 4) || VALUE_ONLY.has(bare);
+      const value = !valued ? 'none' : needsValue ? 'require' : 'prefer';
       count('ttpTerms', addTerm(entities, t, { category: 'TEST_TREATMENT_PROCEDURE', type, value, concept: c }, !valued));
     }
   }
@@ -235,6 +253,9 @@ function loadLexicon(): Lexicon {
   }
   for (const [terms] of readRows('professions.tsv', 1)) {
     for (const term of splitTerms(terms)) count('professionTerms', addTerm(entities, term, { category: 'PROFESSION' }, true));
+  }
+  for (const [terms] of readRows('nonentities.tsv', 1)) {
+    for (const term of splitTerms(terms)) count('nonEntityTerms', addTerm(entities, term, { category: 'NONE' }, true));
   }
   for (const [type, terms] of readRows('modifiers.tsv', 2)) {
     for (const term of splitTerms(terms)) count('modifierTerms', addTerm(modifiers, term, { type: type as ModifierType }, type === 'FORM'));

@@ -50,7 +50,7 @@ export const TEST_VALUE_RE = sticky(
 
 /** Behavioural amounts: 1 ppd, 20 pack-years, 2 drinks, a pint, half a pack. */
 export const AMOUNT_RE = sticky(
-  `(?:${NUM}|a|an|half a|one half)\\s*(?:-\\s*)?(?:ppd|packs?\\s*(?:per|a|\\/)\\s*day|packs?|pack[- ]?years?|pk[- ]?yrs?|py|cigarettes?|cigs?|cigars?|drinks?|beers?|glasses(?:\\s+of\\s+wine)?|glass(?:\\s+of\\s+wine)?|shots?|pints?|bottles?|cans?|joints?|grams?|g|oz|ounces?|units?)(?![A-Za-z])`,
+  `(?:${NUM}|a|an|half a|one half)\\s*(?:-\\s*)?(?:ppd|packs?\\s*(?:per|a|\\/)\\s*day|pack[- ]?years?|pk[- ]?yrs?|packs?|py|cigarettes?|cigs?|cigars?|drinks?|beers?|glasses(?:\\s+of\\s+wine)?|glass(?:\\s+of\\s+wine)?|shots?|pints?|bottles?|cans?|joints?|grams?|g|oz|ounces?|units?)(?![A-Za-z])`,
   'i',
 );
 export const BES_FREQ_RE = sticky(
@@ -65,6 +65,6 @@ export function stickyMatch(re: RegExp, text: string, at: number): RegExpExecArr
 
 /** Relative time expressions (a single global pattern run once per note). */
 export const TIME_RE = new RegExp(
-  `\\b(?:(?:for|x|×|over|within|since|in|during)\\s*)?(?:the\\s+)?(?:(?:past|last|next|previous|prior)\\s+)?(?:(?:${NUM}|a|an|few|several|couple(?:\\s+of)?)\\s*(?:more\\s+|additional\\s+|further\\s+)?|(?<=(?:past|last|next|previous|prior)\\s+))(?:-\\s*)?(?:minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|years?|yrs?)(?:\\s+(?:ago|prior|earlier|later|before admission|prior to (?:admission|presentation|arrival)|postop|post-op))?(?![A-Za-z])|\\b(?:since\\s+)?(?:yesterday|today|tonight|tomorrow|last night|this morning|this afternoon|this evening|overnight|earlier today|last week|last month|last year|this week|the day before|the night before|(?:on|since|last)\\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\\b`,
+  `\\b(?:(?:for|x|×|over|within|since|in|during)\\s*)?(?:the\\s+)?(?:(?:past|last|next|previous|prior)\\s+)?(?:(?:${NUM}|a|an|few|several|couple(?:\\s+of)?)\\s*(?:more\\s+|additional\\s+|further\\s+)?|(?<=(?:past|last|next|previous|prior)\\s+))(?:-\\s*)?(?:minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|years?|yrs?)(?:\\s+(?:ago|prior to (?:admission|presentation|arrival)|prior|earlier|later|before admission|postop|post-op))?(?![A-Za-z])|\\b(?:since\\s+)?(?:(?:yesterday|this|tomorrow)\\s+(?:morning|afternoon|evening|night)|yesterday|today|tonight|tomorrow|last night|overnight|earlier today|last week|last month|last year|this week|next week|next month|next year|next winter|next summer|this winter|this summer|the day before|the night before|at night|in the morning|in the evening|at bedtime|(?:on|since|last)\\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\\b|\\bevery\\s+(?:${NUM}\\s+)?(?:days?|weeks?|months?|years?)\\b`,
   'gi',
 );

@@ -19,7 +19,8 @@ const CAP = "[A-Z][a-zA-Z'’-]+";
 // A name word: capitalised, not an all-caps label ("MRN", "DOB"); "McDonald" and "O'Brien" pass.
 const NAME_WORD = "[A-Z](?:[a-z]|['’][A-Z])[a-zA-Z'’-]*";
 // One to three name words on one line, possibly with a middle initial ("John Q. Public").
-const NAME_BODY = `${NAME_WORD}(?:[ \\t]{1,2}[A-Z]\\.)?(?:[ \\t]{1,2}${NAME_WORD}){0,2}`;
+// Words are one space apart: a wider gap separates fields ("Name: Ann Lee  Age: 34").
+const NAME_BODY = `${NAME_WORD}(?: [A-Z]\\.)?(?: ${NAME_WORD}){0,2}`;
 
 interface Detector {
   readonly type: PhiType;
@@ -35,7 +36,7 @@ const DETECTORS: readonly Detector[] = [
   // Labelled identifiers: MRN, SSN, account, member, patient or record ids.
   {
     type: 'ID',
-    re: /\b(?:MRN|MR#|Medical Record(?: Number| No\.?)?|SSN|Social Security(?: Number| No\.?)?|Acct|Account(?: Number| No\.?)?|Member ID|Patient ID|Pt ID|Insurance ID|Policy(?: Number| No\.?)?|NPI|DEA|License(?: Number| No\.?)?|Encounter(?: Number| No\.?)?|FIN|CSN)\s*(?:#|:|number|no\.?)?\s*:?\s*([A-Z0-9][A-Z0-9-]{3,})\b/gi,
+    re: /\b(?:MRN|MR#|Medical Record(?: Number| No\.?)?|SSN|Social Security(?: Number| No\.?)?|Acct|Account(?: Number| No\.?)?|Member ID|Patient ID|Pt ID|Insurance ID|Policy(?: Number| No\.?)?|NPI|DEA|License(?: Number| No\.?)?|Encounter(?: Number| No\.?)?|FIN|CSN)(?![A-Za-z])\s*(?:#|:|number|no\.?)?\s*:?\s*((?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{3,})\b/gi,
     score: 0.98,
     group: 1,
   },
@@ -55,10 +56,17 @@ const DETECTORS: readonly Detector[] = [
   // A bare year: "in 2019", "since 2015", "(2015)", "MI 2015" at a list item's end.
   { type: 'DATE', re: /(?:\b(?:in|since|from|during|until|circa|year|of|by)\s+|\()((?:19|20)\d{2})\b(?![-/.]\d)/gi, score: 0.85, group: 1 },
   { type: 'DATE', re: /\b(?:DOB|D\.O\.B\.|Date of Birth|Admitted|Discharged|Admission Date|Discharge Date)\s*:?\s*((?:19|20)\d{2})\b/gi, score: 0.9, group: 1 },
+  // A year standing alone after a word ("quit 2010", "excision 2019", "dx 2014").
+  { type: 'DATE', re: /(?<=[A-Za-z]\s)((?:19|20)\d{2})(?=[.,;)]|\s*$|\s+(?:and|with|for|but)\b)/gm, score: 0.84, group: 1 },
+  // A month alone ("in August", "since July") and a two-digit month/day ("03/06").
+  { type: 'DATE', re: /\b(?:in|since|during|until|by|last|early|late|mid|through)\s+((?:January|February|March|April|June|July|August|September|October|November|December)(?:\s+(?:19|20)\d{2})?)\b/g, score: 0.88, group: 1 },
+  { type: 'DATE', re: /(?<![\d/.])(?:0[1-9]|1[0-2])\/(?:0[1-9]|[12]\d|3[01])(?![\d/])/g, score: 0.85 },
   // Ages: 45-year-old, 45 yo, 45yo, 45 y/o, 45 years old, aged 45, Age: 45, 45M / 45 F.
   { type: 'AGE', re: /\b\d{1,3}(?:\s*-\s*|\s+)?(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)(?:\s*-\s*|\s+)old\b/gi, score: 0.98 },
   { type: 'AGE', re: /\b\d{1,3}\s?(?:yo|y\/o|y\.o\.|yr old|yrs old)(?![A-Za-z])/gi, score: 0.97 },
-  { type: 'AGE', re: /\b(?:aged?|Age:)\s*(\d{1,3})\b/gi, score: 0.95, group: 1 },
+  { type: 'AGE', re: /\b(?:aged?|Age:)\s*(\d{1,3}(?:\s*(?:years?|yrs?|months?|mos?|weeks?|days?)(?:\s+old)?)?)\b/gi, score: 0.95, group: 1 },
+  // "father had an MI at 52", "diagnosed at 19": an age after "at" closing a clause.
+  { type: 'AGE', re: /\b(?:at|at age|in (?:his|her|their) (?=\d0s))\s+(\d{2}s?)(?=\s*[.,;)]|\s*$|\s+(?:and|with|who|from|after)\b)/gim, score: 0.86, group: 1 },
   // "45M", "45 F": not a temperature ("T 98.6 F", "101 F").
   { type: 'AGE', re: /(?<![\d.])(?<!\b(?:T|Temp|temp|Temperature|temperature|Tmax|Tm|of)\s*:?\s*)\b(\d{1,3})\s?(?:M|F)(?=[\s,.;]|$)/g, score: 0.85, group: 1 },
   // Addresses: a street line, with an optional city, state and ZIP; or "City, ST 12345".
@@ -78,12 +86,14 @@ const DETECTORS: readonly Detector[] = [
   {
     type: 'NAME',
     re: new RegExp(
-      `\\b(?:Patient(?: Name)?|Pt(?: Name)?|Name|Attending|Resident|PCP|Provider|Physician|Surgeon|Nurse|Referring(?: physician)?|Referred by|Seen by|Signed by|Electronically signed by|Dictated by|Cosigned by|Emergency contact|Contact|Guardian|Spouse)\\s*:?\\s+(?:(?:Dr|Mr|Mrs|Ms|Miss|Prof)\\.?\\s+)?(${NAME_BODY})`,
+      `\\b(?:Re|Patient(?: Name)?|Pt(?: Name)?|Name|Attending|Resident|PCP|Provider|Physician|Surgeon|Nurse|Referring(?: physician)?|Referred by|Seen by|Signed by|Electronically signed by|Dictated by|Cosigned by|Emergency contact|Contact|Guardian|Spouse)\\s*:?\\s+(?:(?:Dr|Mr|Mrs|Ms|Miss|Prof)\\.?\\s+)?(${NAME_BODY})`,
       'g',
     ),
     score: 0.95,
     group: 1,
   },
+  // A relative named in apposition: "daughter, Claire Whitcomb", "mother (Lina, pharmacist)".
+  { type: 'NAME', re: new RegExp(`\\b(?:mother|father|daughter|son|wife|husband|sister|brother|partner|spouse|proxy|guardian)\\s*[,(:]\\s*(${NAME_BODY})(?=\\s*[,)])`, 'g'), score: 0.9, group: 1 },
   { type: 'NAME', re: new RegExp(`\\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Doctor)\\.?\\s+(${NAME_BODY})`, 'g'), score: 0.97, group: 1 },
   { type: 'NAME', re: new RegExp(`\\b(${NAME_BODY}),?\\s+(?:MD|M\\.D\\.|DO|NP|PA-C|RN|PhD|DDS|FNP|APRN)\\b`, 'g'), score: 0.93, group: 1 },
 ];
@@ -95,7 +105,7 @@ const NOT_NAME = new Set([
 ]);
 
 /** Trailing words a greedy name pattern may have swallowed. */
-const NAME_STOP = /\s+(?:Denies|Reports|Presents|Is|Was|Has|And|With|For|At|On|In|Of|To|MD|DO|NP|RN|PA|Today|Called|Seen)\b.*$/s;
+const NAME_STOP = /\s+(?:Denies|Reports|Presents|Is|Was|Has|And|With|For|At|On|In|Of|To|MD|DO|NP|RN|PA|Today|Called|Seen|Age|Sex|Gender|DOB|MRN|Date|Room|Bed|Unit|Phone|Tel|Address|Visit|Encounter)\b.*$/s;
 
 // The `d` flag gives exact capture-group offsets.
 const COMPILED = DETECTORS.map((d) => ({ ...d, re: new RegExp(d.re.source, d.re.flags.includes('d') ? d.re.flags : `${d.re.flags}d`) }));
@@ -112,7 +122,8 @@ export function detectPhi(text: string): PhiSpan[] {
         if (NOT_NAME.has(value.split(/\s+/)[0] ?? '')) continue;
       }
       // Trailing punctuation is not part of the span, except a middle initial's period.
-      value = value.replace(/[\s,;:]+$/, '').replace(/(?<!\s[A-Z])\.$/, '');
+      value = value.replace(/[\s,;:]+$/, '');
+      if (!/\by\.o\.$/i.test(value)) value = value.replace(/(?<!\s[A-Z])\.$/, '');
       if (value === '') continue;
       spans.push({ type: d.type, start: range[0], end: range[0] + value.length, score: d.score });
     }

@@ -17,7 +17,7 @@ export interface Section {
 const HEADERS: readonly (readonly [SectionKind, string])[] = [
   ['CC', 'CC|Chief Complaint|Reason for Visit|Reason for Consult(?:ation)?|Presenting Complaint'],
   ['HPI', 'HPI|History of Present(?:ing)? Illness|Interval History|Subjective|S'],
-  ['PMH', 'PMH|PMHx|Past Medical History|Medical History|Past History|Problem List|Active Problems|Problems'],
+  ['PMH', 'PMH|PMHx|Past Medical History|Medical History|Past History|Other hx|Other History|Oncologic History|OB hx|OB History'],
   ['PSH', 'PSH|PSHx|Past Surgical History|Surgical History|Surgeries|Procedures'],
   ['FH', 'FH|FHx|Family History|Family Hx|Fam Hx'],
   ['SH', 'SH|SHx|Social History|Social Hx|Habits'],
@@ -28,7 +28,7 @@ const HEADERS: readonly (readonly [SectionKind, string])[] = [
   ['VITALS', 'Vitals|Vital Signs|VS'],
   ['LABS', 'Labs|Laboratory|Lab Results|Laboratory Data|Results|Data'],
   ['IMAGING', 'Imaging|Radiology|Studies'],
-  ['ASSESSMENT', 'Assessment|Impression|Diagnosis|Diagnoses|Dx|A|Clinical Impression|Discharge Diagnosis|Admission Diagnosis|Hospital Course|Course'],
+  ['ASSESSMENT', 'Problem List|Active Problems|Problems|Assessment|Impression|Diagnosis|Diagnoses|Dx|A|Clinical Impression|Discharge Diagnosis|Admission Diagnosis|Hospital Course|Course'],
   ['PLAN', 'Plan|P|A/P|A&P|Assessment and Plan|Assessment/Plan|Recommendations|Recs|Disposition|Dispo|Follow-up|Follow up|Instructions|Discharge Instructions|Orders'],
 ];
 

@@ -54,6 +54,8 @@ function similarity(a: ReadonlySet<string>, b: readonly string[]): number {
 
 /** Candidates below this similarity are not worth listing. */
 const MIN_SIMILARITY = 0.3;
+const EPISODE_WORDS = new Set(['flare', 'flares', 'flareup', 'up', 'exacerbation', 'exacerbations', 'episode', 'episodes', 'attack', 'attacks', 'relapse', 'recurrence', 'crisis']);
+const UNCODED_MIN_SIMILARITY = 0.6;
 
 export function rankConcepts(m: Mention, text: string): SNOMEDCTConcept[] {
   const key = termKey(text.slice(m.start, m.end));
@@ -83,6 +85,17 @@ function rankCandidates(m: Mention, key: readonly string[], sites: readonly (rea
     if (combined !== undefined && combined.category === 'MEDICAL_CONDITION') add(combined, 0.97);
   }
   if (m.concept !== undefined) add(m.concept, out.length > 0 ? 0.9 : 1);
+  // "Crohn's flare", "asthma exacerbation": an episode of a coded disorder links to the disorder.
+  if (m.category === 'MEDICAL_CONDITION' && out.length === 0) {
+    const head = key.filter((w) => !EPISODE_WORDS.has(w));
+    const base = head.length > 0 && head.length < key.length ? lookup(lex.entities, head) : undefined;
+    if (base !== undefined && base.category === 'MEDICAL_CONDITION') add(base, 0.95);
+  }
+  // "MSSA pneumonia", "feculent peritonitis": the head of an uncoded term names its disorder.
+  for (let i = 1; m.category === 'MEDICAL_CONDITION' && out.length === 0 && i < key.length; i++) {
+    const head = lookup(lex.entities, key.slice(i));
+    if (head !== undefined && head.category === 'MEDICAL_CONDITION') add(head, 0.9);
+  }
 
   // Related concepts: share a content word with the text (or the matched concept's name),
   // ranked by IDF-weighted overlap; ties broken by code so the order is stable.
@@ -99,10 +112,13 @@ function rankCandidates(m: Mention, key: readonly string[], sites: readonly (rea
       }
     }
   };
+  // Without a coded concept of its own, the entity's top concept is a guess: only a close one
+  // ("CVA tenderness" must not become a stroke through the shared abbreviation).
+  const minSimilarity = m.concept !== undefined && m.concept.code !== '' ? MIN_SIMILARITY : UNCODED_MIN_SIMILARITY;
   consider(words);
   if (m.concept !== undefined) for (const tk of m.concept.termKeys.slice(0, 1)) consider(new Set(tk.filter(isContent)));
   const ranked = [...scored.entries()]
-    .filter(([, s]) => s >= MIN_SIMILARITY)
+    .filter(([, s]) => s >= minSimilarity)
     .sort((a, b) => b[1] - a[1] || ((lex.concepts[a[0]] as Concept).code < (lex.concepts[b[0]] as Concept).code ? -1 : 1));
   // Related concepts always score below the ones before them.
   let ceiling = (out[out.length - 1]?.[1] ?? 1) - 0.002;

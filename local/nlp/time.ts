@@ -20,12 +20,19 @@ export function attachTimeExpressions(doc: Doc): void {
   const added: Mention[] = [];
   let cursor = 0;
   for (const m of text.matchAll(TIME_RE)) {
-    const lead = /^(?:(?:for|over)\s+|[x×]\s*(?=\d))/i.exec(m[0]);
+    // The preposition is not part of the time ("for 3 days"), except "in 4 weeks", "in the morning".
+    const lead = /^(?:(?:for|over|during)\s+|[x×]\s*(?=\d)|in\s+(?=the\s+(?:past|last|next|previous)\b))/i.exec(m[0]);
     const start = m.index + (lead?.[0].length ?? 0);
     const end = m.index + m[0].length;
     if (end <= start) continue;
-    // "twice a day", "three times per week" are frequencies, not times.
-    if (/\b(?:once|twice|thrice|times|per|every|x)\s*$/i.test(text.slice(Math.max(0, m.index - 12), m.index))) continue;
+    // "twice a day", "three times per week" are frequencies, not times; "mg/24 hr" is a rate.
+    if (/(?:\b(?:once|twice|thrice|times|per|every|x)\s*|\/)$/i.test(text.slice(Math.max(0, m.index - 12), m.index))) continue;
+    // "3-mo f/u", "14-day monitor", "1-hr glucose": a hyphenated duration qualifies a noun.
+    if (/^\d+\s*-\s*[a-z]+$/i.test(m[0]) && /^\s+[A-Za-z]/.test(text.slice(end))) continue;
+    // "Return in 3 months": a follow-up interval, not the time of a finding.
+    if (/^in\b/i.test(m[0]) && /\b(?:return|follow[- ]?up|f\/u|recheck|revisit)\s+(?:\w+\s+){0,3}$/i.test(text.slice(Math.max(0, m.index - 40), m.index))) continue;
+    // Hours of sleep a night, or an age ("3 mo M"), are not times of an event.
+    if (/^\s*(?:\/|a\s+(?:night|day)\b|per\s+night|[MF]\b)/.test(text.slice(end, end + 9))) continue;
     let free = true;
     for (let i = start; i < end; i++) if (doc.claimed[i] === 1) free = false;
     if (!free) continue;

@@ -3,7 +3,7 @@
 import type { AttributeName, EntityType } from '@aws-sdk/client-comprehendmedical';
 import type { Doc } from './analyze.js';
 import { addTrait, type Mention } from './model.js';
-import { sectionAt } from './sections.js';
+import { sectionAt, type SectionKind } from './sections.js';
 import type { Token } from './text.js';
 
 const ALLOWED: Partial<Record<EntityType, ReadonlySet<AttributeName>>> = {
@@ -34,9 +34,15 @@ export function applyTraits(doc: Doc): void {
   const targets = mentions.filter((m) => ALLOWED[m.category] !== undefined && m.consumedBy === undefined);
 
   for (const m of targets) {
-    if (m.kind !== undefined) addTrait(m, m.kind, m.kind === 'DIAGNOSIS' ? 0.86 : 0.83);
-    if (m.negated === true) addTrait(m, 'NEGATION', 0.95);
     const section = sectionAt(doc.sections, m.start);
+    // What the examiner finds is a sign, whatever the patient would call it ("Abd: tender").
+    const kind = conditionKind(doc, m, section);
+    if (kind !== undefined) addTrait(m, kind, kind === 'DIAGNOSIS' ? 0.86 : 0.83);
+    if (m.negated === true) addTrait(m, 'NEGATION', 0.95);
+    // "non-smoker": the prefix negates the entity that follows it.
+    if (/\bnon-$/i.test(doc.text.slice(Math.max(0, m.start - 4), m.start)) && allowed(m, 'NEGATION')) addTrait(m, 'NEGATION', 0.94);
+    // "nontender", "non-distended": the finding is stated absent by the word itself.
+    if (m.category === 'MEDICAL_CONDITION' && /^non-?(?:tender|distended|erythematous|edematous|palpable|focal|reactive)/i.test(doc.text.slice(m.start, m.end))) addTrait(m, 'NEGATION', 0.93);
     // A medication listed in the history ("hypothyroidism on levothyroxine") is usually current.
     if (section === 'PMH' && m.category !== 'MEDICATION' && allowed(m, 'PAST_HISTORY')) addTrait(m, 'PAST_HISTORY', 0.85);
     if (section === 'PSH' && m.category !== 'MEDICATION' && allowed(m, 'PAST_HISTORY')) addTrait(m, 'PAST_HISTORY', 0.87);
@@ -62,8 +68,8 @@ export function applyTraits(doc: Doc): void {
 
   for (const trig of live) {
     if (trig.type === 'TERMINATE' || trig.type === 'TERMINATE_NEGATION' || trig.type === 'PSEUDO') continue;
-    const name = trig.type as AttributeName;
     const sentence = (tokens[trig.first] as Token).sentence;
+    const name = trig.type as AttributeName;
     const base = BASE_SCORE[trig.type] ?? 0.85;
     if (trig.direction === 'NEXT') {
       // Adjectives ("former smoker", "prior MI") qualify only the entity right after them.
@@ -100,10 +106,53 @@ export function applyTraits(doc: Doc): void {
     }
   }
 
-  // The plan is the future for tests and procedures not otherwise placed in time.
+  // A year before the note's latest one places what precedes it in the past ("TIA in 2018",
+  // "MRI brain in 2023 was normal"); a negated entity has no history of its own ("no prior EGD").
+  const years = doc.mentions.filter((m) => m.type === 'DATE').map((m) => yearOf(doc.text.slice(m.start, m.end)));
+  const latest = Math.max(0, ...years.filter((y): y is number => y !== undefined));
+  for (const d of doc.mentions) {
+    if (d.type !== 'DATE') continue;
+    const year = yearOf(doc.text.slice(d.start, d.end));
+    if (year === undefined || year >= latest || !/\b(?:in|since|from|during|of)\s*$/i.test(doc.text.slice(Math.max(0, d.start - 8), d.start))) continue;
+    const sentence = (tokens[d.first] as Token).sentence;
+    for (let k = d.first - 1, n = 0; k >= 0 && n < 8; k--, n++) {
+      const t = tokens[k] as Token;
+      if (t.sentence !== sentence || t.text === ',' || t.text === ';') break;
+      const m = doc.mentionAt[k];
+      if (m !== undefined && m.first === k && targets.includes(m) && allowed(m, 'PAST_HISTORY')) {
+        addTrait(m, 'PAST_HISTORY', 0.86);
+        break;
+      }
+    }
+  }
+  for (const m of targets) if (m.traits.has('NEGATION')) m.traits.delete('PAST_HISTORY');
+
+  // A test or procedure in the plan is yet to be done, unless it already has a result; treatments
+  // in the plan (diet, counseling, oxygen) are current care, not future.
   for (const m of targets) {
-    if (m.category !== 'TEST_TREATMENT_PROCEDURE' || m.traits.has('PAST_HISTORY') || m.traits.has('NEGATION') || m.traits.has('HYPOTHETICAL')) continue;
+    if (m.category !== 'TEST_TREATMENT_PROCEDURE' || m.type === 'TREATMENT_NAME' || m.traits.has('PAST_HISTORY') || m.traits.has('NEGATION') || m.traits.has('HYPOTHETICAL')) continue;
+    if (m.attributes.some((a) => a.type === 'TEST_VALUE')) continue;
     if (sectionAt(doc.sections, m.start) === 'PLAN') addTrait(m, 'FUTURE', 0.8);
   }
 }
 
+/**
+ * Sign, symptom or diagnosis of a condition: the lexicon's kind, adjusted by where it is written.
+ * What the examiner finds is a sign ("Abd: tender"); a problem heading the line of an assessment or
+ * a history list is a diagnosis ("1. Recurrent falls", "PMH: mild cognitive impairment").
+ */
+function conditionKind(doc: Doc, m: Mention, section: SectionKind | undefined): Mention['kind'] {
+  const kind = m.kind;
+  if (kind === undefined || kind === 'DIAGNOSIS') return kind;
+  if (section === 'EXAM' || section === 'VITALS') return 'SIGN';
+  const lineStart = doc.text.lastIndexOf('\n', m.start - 1) + 1;
+  const lead = doc.text.slice(lineStart, m.start);
+  if ((section === 'ASSESSMENT' || section === 'PLAN' || section === 'PMH') && /^\s*(?:[-*•]|\d{1,2}[.)])?\s*(?:[A-Za-z/ ]{0,20}:\s*)?(?:(?:mild|moderate|severe|acute|chronic|recurrent|new|worsening)\s+)?$/i.test(lead)) return 'DIAGNOSIS';
+  return kind;
+}
+
+/** The four-digit year of a date ("03/2023", "2019", "March 2024"), if it has one. */
+function yearOf(date: string): number | undefined {
+  const m = /(?:^|\D)((?:19|20)\d{2})(?!\d)/.exec(date);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}

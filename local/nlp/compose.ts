@@ -1,0 +1,132 @@
+// Structural rules applied to the dictionary matches before attributes and traits: what a clinical
+// writer means by a sequence of terms, beyond the longest single term.
+//   - "CT abdomen/pelvis", "CTA head and neck", "wrist x-ray": an imaging test with its sites is one test;
+//   - "abdominal surgery": a site before "surgery" is part of the procedure;
+//   - "General surgery consulted", "Date of surgery": a service or a field, not a procedure;
+//   - "Chest:", "Extremities:" at the start of a line: an examination field label, not anatomy.
+import type { Mention } from './model.js';
+import type { Token } from './text.js';
+
+/** Imaging tests that take their body sites with them (surface forms, lower case, hyphens as spaces). */
+const IMAGING = new Set([
+  'ct', 'cta', 'ct scan', 'cat scan', 'ct angiogram', 'ct angiography', 'mri', 'mra', 'mri scan', 'mr angiography', 'x ray', 'xray',
+  'x rays', 'xrays', 'xr', 'radiograph', 'radiographs', 'plain film', 'plain films', 'film', 'films', 'ultrasound', 'us', 'u/s',
+  'sonogram', 'doppler', 'duplex', 'pet', 'pet scan', 'pet/ct', 'bone scan', 'nuclear scan', 'imaging', 'ct imaging', 'angiogram',
+]);
+/** A test whose first or last word is one of these is an imaging test ("CT abdomen", "low-dose CT"). */
+const MODALITY = new Set(['ct', 'cta', 'mri', 'mra', 'xr', 'ultrasound', 'pet', 'radiograph', 'radiographs', 'x-ray', 'xray', 'ray', 'rays', 'doppler', 'duplex']);
+/** Words that join the sites of one imaging test ("CT chest/abdomen/pelvis", "CT of the head and neck"). */
+const SITE_LINK = new Set(['/', 'and', '&', ',', 'of', 'the', '-', '+']);
+/** A service, not a procedure, when written before "surgery". */
+const SPECIALTY = new Set([
+  'general', 'trauma', 'orthopedic', 'orthopaedic', 'ortho', 'vascular', 'cardiothoracic', 'thoracic', 'cardiac', 'plastic',
+  'colorectal', 'pediatric', 'paediatric', 'bariatric', 'transplant', 'hepatobiliary', 'oncologic', 'surgical', 'acute care',
+  'neuro', 'spine', 'hand', 'breast', 'urologic', 'ent', 'oral', 'maxillofacial',
+]);
+const SERVICE_AFTER = new Set(['consulted', 'consult', 'consults', 'team', 'service', 'following', 'follows', 'recommends', 'recs', 'resident', 'attending', 'clinic', 'note']);
+
+const surface = (text: string, m: Mention): string => text.slice(m.start, m.end).toLowerCase().replace(/-/g, ' ').replace(/\s+/g, ' ');
+
+export function composeMentions(text: string, tokens: readonly Token[], mentions: Mention[], mentionAt: (Mention | undefined)[]): void {
+  const remove = new Set<Mention>();
+  const add: Mention[] = [];
+  const sameSentence = (a: number, b: number): boolean => (tokens[a] as Token).sentence === (tokens[b] as Token).sentence;
+  const setAt = (m: Mention | undefined, first: number, last: number): void => {
+    for (let j = first; j <= last; j++) mentionAt[j] = m;
+  };
+
+  for (const m of mentions) {
+    if (remove.has(m)) continue;
+    // A field label at the start of a line: "Chest: clear", "Extremities: no edema".
+    if (m.category === 'ANATOMY') {
+      const before = text.slice(0, m.start);
+      if (/(?:^|\n)[ \t]*(?:[-*•]|\d{1,2}[.)])?[ \t]*$/.test(before) && /^[ \t]*:/.test(text.slice(m.end))) {
+        remove.add(m);
+        setAt(undefined, m.first, m.last);
+      }
+      continue;
+    }
+    // "97% RA", "on RA": room air, not rheumatoid arthritis.
+    if (m.category === 'MEDICAL_CONDITION' && text.slice(m.start, m.end) === 'RA' && /(?:%|\bon|\bsats?|\bsaturating)\s*$/i.test(text.slice(Math.max(0, m.start - 12), m.start))) {
+      remove.add(m);
+      setAt(undefined, m.first, m.last);
+      continue;
+    }
+    if (m.category !== 'TEST_TREATMENT_PROCEDURE') continue;
+    const s = surface(text, m);
+
+    if (s === 'surgery' || s === 'surgeries') {
+      const prev = tokens[m.first - 1];
+      const next = tokens[m.last + 1];
+      const prevWords = text.slice(Math.max(0, m.start - 16), m.start).toLowerCase();
+      const isService =
+        (prev !== undefined && sameSentence(prev.i, m.first) && SPECIALTY.has(prev.norm)) ||
+        (next !== undefined && sameSentence(next.i, m.last) && (SERVICE_AFTER.has(next.norm) || next.text === ':')) ||
+        /\bdate of\s+$/.test(prevWords);
+      if (isService) {
+        remove.add(m);
+        setAt(undefined, m.first, m.last);
+        continue;
+      }
+      // "abdominal surgery", "knee surgery": the site belongs to the procedure.
+      const site = prev === undefined ? undefined : mentionAt[prev.i];
+      if (site !== undefined && site.category === 'ANATOMY' && !remove.has(site) && site.last === m.first - 1 && sameSentence(site.first, m.first)) {
+        const merged: Mention = { ...m, start: site.start, first: site.first, traits: new Map(), attributes: [] };
+        remove.add(site);
+        remove.add(m);
+        add.push(merged);
+        setAt(merged, merged.first, merged.last);
+      }
+      continue;
+    }
+
+    const words = s.split(' ');
+    if (m.type !== 'TEST_NAME' || !(IMAGING.has(s) || MODALITY.has(words[0] ?? '') || MODALITY.has(words[words.length - 1] ?? ''))) continue;
+    // Sites after the modality: "CT abdomen/pelvis", "CTA head and neck", "MRI of the lumbar spine".
+    let last = m.last;
+    const sites: Mention[] = [];
+    for (let j = m.last + 1; j < tokens.length && sameSentence(j, m.first); ) {
+      const other = mentionAt[j];
+      if (other !== undefined && other.category === 'ANATOMY' && other.first === j && !remove.has(other)) {
+        sites.push(other);
+        last = other.last;
+        j = other.last + 1;
+        continue;
+      }
+      const t = tokens[j] as Token;
+      if (other === undefined && SITE_LINK.has(t.norm) && !/\n/.test(text.slice((tokens[j - 1] as Token).end, t.start))) {
+        j++;
+        continue;
+      }
+      break;
+    }
+    // A site right before the modality: "wrist x-ray", "chest CT".
+    let first = m.first;
+    const prev = tokens[m.first - 1];
+    const before = prev === undefined ? undefined : mentionAt[prev.i];
+    if (before !== undefined && before.category === 'ANATOMY' && !remove.has(before) && before.last === m.first - 1 && sameSentence(before.first, m.first)) {
+      sites.push(before);
+      first = before.first;
+    }
+    if (sites.length === 0) continue;
+    const merged: Mention = {
+      ...m,
+      start: (tokens[first] as Token).start,
+      end: (tokens[last] as Token).end,
+      first,
+      last,
+      traits: new Map(),
+      attributes: [],
+    };
+    for (const x of sites) remove.add(x);
+    remove.add(m);
+    add.push(merged);
+    setAt(merged, first, last);
+  }
+
+  if (remove.size === 0 && add.length === 0) return;
+  const kept = mentions.filter((m) => !remove.has(m));
+  mentions.length = 0;
+  mentions.push(...kept, ...add);
+  mentions.sort((a, b) => a.start - b.start || b.end - a.end);
+}
