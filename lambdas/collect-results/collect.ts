@@ -88,7 +88,11 @@ export async function collectResults(input: CollectResultsInput, deps: CollectDe
     if (o.status === 'UNPROCESSED') logger.warn('document unprocessed', { documentId: o.documentId, reasonCodes: o.reasonCodes });
   }
 
-  if (processed.length === 0) {
+  // No document processed: when the service itself listed every document as failed (a
+  // PARTIAL_SUCCESS job), that is the batch's outcome — failing would fail every redrive too, as
+  // the same finished jobs are reused. Outputs missing or unreadable on our side are retried.
+  const serviceFailedOnly = outcomes.every((o) => o.status === 'UNPROCESSED' && o.reasonCodes.every((code) => !LOCAL_PROBLEMS.has(code)));
+  if (processed.length === 0 && !serviceFailedOnly) {
     // Record why on every document before failing the batch, so that nothing is silently dropped.
     await updateDocuments(deps, batchId, outcomes);
     throw outputsError(`batch ${batchId}: none of ${documentIds.length} documents has readable outputs of both jobs`);
@@ -125,6 +129,9 @@ export async function collectResults(input: CollectResultsInput, deps: CollectDe
   logger.info('results collected', { ...output });
   return output;
 }
+
+/** Reasons that are a problem of reading the outputs, not a per-file failure reported by the service. */
+const LOCAL_PROBLEMS: ReadonlySet<string> = new Set(['NO_OUTPUT', 'OUTPUT_UNREADABLE', 'INPUT_MISSING']);
 
 async function collectDocument(
   deps: CollectDeps,

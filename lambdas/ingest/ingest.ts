@@ -9,10 +9,13 @@
  *  1. Parse. Records outside `inbox/`, folder markers, non-ObjectCreated records and `s3:TestEvent`
  *     messages are ignored (logged, counted). documentId = sha256(bucket \n key \n versionId|null).
  *  2. Validate each document (key with `//`, HeadObject, size, strict UTF-8). [after-validate]
- *  3. Create the candidate batch item FIRST (status OPEN; one per `maxBatchDocuments` accepted
- *     documents), then claim each document: PutItem of its document item (CLAIMED with
- *     batchId = candidate, or REJECTED with the reason) if `attribute_not_exists(pk)`. A claim
- *     therefore always points at an existing batch item. When the claim exists already, the stored
+ *  3. Read the accepted documents' items (consistent GetItem): existing claims are routed by the
+ *     rules below and need no candidate, so a repeated notification never opens one (an empty
+ *     candidate left by a crash would stay OPEN forever). For the rest, create the candidate batch
+ *     item FIRST (status OPEN; one per `maxBatchDocuments` documents), then claim each document:
+ *     PutItem of its document item (CLAIMED with batchId = candidate, or REJECTED with the reason)
+ *     if `attribute_not_exists(pk)`. A claim therefore always points at an existing batch item.
+ *     When the claim exists already (a race since the read), the stored
  *     item wins over this invocation's validation: it is read back (consistent read) and routed by
  *     the rules below. [after-claim]
  *  4. Placement. Every claimed document points at a batch Y. A SEALED batch's `documentIds` never
@@ -38,19 +41,23 @@
  *     stay valid, and the redelivery continues by the same rules. A candidate that ends up with
  *     no document is deleted (condition: still OPEN). [after-seal]
  *  5. Rejected claims without `rejectionDone`: copy the object to `rejected/` (metadata
- *     `chartflow-reason`), delete the inbox version, put `Document Rejected`, set `rejectionDone`.
- *     Each step is idempotent (a source already gone means the copy was made), so a retry finishes it.
+ *     `chartflow-reason`) [after-reject-copy], delete the inbox version [after-reject-delete], put
+ *     `Document Rejected` [after-reject-event], set `rejectionDone`. Each step is idempotent (a
+ *     source already gone means the copy was made), so a retry finishes it.
  *  6. For each SEALED batch this invocation placed documents in: copy every document of the batch
  *     (the documents of other invocations are read from their items) to
  *     `batches/<batchId>/input/<documentId>.txt` — overwriting the same bytes again is harmless.
  *     [after-copy]
- *  7. ensureDetectionJobs (lambdas/shared/detection-jobs.ts): at most one live job per type.
+ *  7. ensureDetectionJobs (lambdas/shared/detection-jobs.ts): at most one live job per type
+ *     [job-started: a job started, not yet recorded; the retry adopts it by name].
  *     Throttled, or another caller starting them: go on without job ids; the state machine's
  *     start-jobs step starts them later. [after-start-jobs]
  *  8. StartExecution (name = batchId; ExecutionAlreadyExists is the same batch) [after-start-execution],
  *     put `Batch Submitted` — before the status, so that a crash cannot lose the event (consumers
- *     may see it twice) — then SEALED -> SUBMITTED (conditional; a later status set by the state
- *     machine is accepted). [after-submit]
+ *     may see it twice) — then SEALED -> SUBMITTED with `submittedAt` (conditional; a later status
+ *     set by the state machine is accepted). [after-submit] A retry that finds the batch moved on
+ *     by the state machine without `submittedAt` (a crash between StartExecution and the status)
+ *     puts the event again and records `submittedAt`, so the event is never lost.
  *  9. Acknowledge a message only when each of its documents is in a SUBMITTED (or later) batch or
  *     rejected and done; malformed messages are never acknowledged (they end in the DLQ).
  *     Unexpected errors are thrown, not returned: the whole invocation fails and SQS redelivers
@@ -199,6 +206,9 @@ class IngestRun {
           await this.submit(batch);
           this.result.submittedBatchIds.push(batch.batchId);
         } else {
+          // Moved on by the state machine before its submitter recorded the submission (a crash
+          // between StartExecution and the status): the Batch Submitted event may never have been put.
+          if (!batch.submittedAt) await this.announceLateSubmission(batch);
           for (const id of documentIds) logger.info('duplicate', { documentId: id, batchId: batch.batchId, status: batch.status });
           this.result.duplicateCount += documentIds.size;
         }
@@ -254,8 +264,16 @@ class IngestRun {
   // --- 3. claim -------------------------------------------------------------------------------
 
   private async claimAll(docs: Doc[]): Promise<void> {
-    const accepted = docs.filter((d) => d.validation?.accepted);
     const rejected = docs.filter((d) => !d.validation?.accepted);
+    // Claims that exist already (repeated notifications, redeliveries) are routed without opening a
+    // candidate: a candidate nothing is claimed into would be left OPEN forever if this invocation
+    // died before dropping it.
+    const existing = await this.readDocuments(docs.filter((d) => d.validation?.accepted).map((d) => d.documentId));
+    for (const item of existing.values()) {
+      this.deps.logger.info('claim exists', { documentId: item.documentId, status: item.status, batchId: item.batchId });
+      this.route(item);
+    }
+    const accepted = docs.filter((d) => d.validation?.accepted && !existing.has(d.documentId));
     for (let start = 0; start < accepted.length; start += this.deps.config.maxBatchDocuments) {
       const candidate = await this.openCandidate();
       await forEachLimit(accepted.slice(start, start + this.deps.config.maxBatchDocuments), CONCURRENCY, (doc) =>
@@ -346,6 +364,21 @@ class IngestRun {
     const ids = this.pointing.get(batchId) ?? new Set<string>();
     ids.add(id);
     this.pointing.set(batchId, ids);
+  }
+
+  /**
+   * The stored document items among `ids` (consistent reads). GetItem one by one: the functions'
+   * grants name GetItem, not BatchGetItem.
+   */
+  private async readDocuments(ids: readonly string[]): Promise<Map<string, DocumentItem>> {
+    const found = new Map<string, DocumentItem>();
+    await forEachLimit(ids, CONCURRENCY, async (id) => {
+      const { Item } = await this.deps.dynamo.send(
+        new GetCommand({ TableName: this.deps.config.tableName, Key: Keys.document(id), ConsistentRead: true }),
+      );
+      if (Item) found.set(id, Item as DocumentItem);
+    });
+    return found;
   }
 
   private async readDocument(id: string): Promise<DocumentItem> {
@@ -558,7 +591,9 @@ class IngestRun {
     const target = rejectedKey(item.key);
     if (reason !== RejectReason.NotFound) {
       await this.keepRejectedCopy(ref, target, reason, item.documentId);
+      this.deps.checkpoint('after-reject-copy');
       await s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: s3VersionId(ref.versionId) }));
+      this.deps.checkpoint('after-reject-delete');
     }
     await publish(events, config.eventBusName, DetailType.DocumentRejected, {
       version: EVENT_VERSION,
@@ -570,6 +605,7 @@ class IngestRun {
       rejectedS3Uri: s3Uri(item.bucket, target),
       rejectedAt: this.deps.now().toISOString(),
     });
+    this.deps.checkpoint('after-reject-event');
     const now = this.deps.now().toISOString();
     await this.deps.dynamo.send(
       new UpdateCommand({
@@ -692,6 +728,41 @@ class IngestRun {
       this.deps.logger.info('execution already exists');
       return executionArnOf(stateMachineArn, batchId);
     }
+  }
+
+  /**
+   * Puts `Batch Submitted` for a batch the state machine already moved past SUBMITTED, and records
+   * the submission time without touching the status. The event may be a second copy (events are
+   * at least once); the condition keeps the first recorded time.
+   */
+  private async announceLateSubmission(batch: BatchItem): Promise<void> {
+    const { config, logger } = this.deps;
+    const { batchId } = batch;
+    const submittedAt = this.deps.now().toISOString();
+    const entitiesJobId = batch.entitiesJob?.jobId;
+    const snomedJobId = batch.snomedJob?.jobId;
+    await publish(this.deps.events, config.eventBusName, DetailType.BatchSubmitted, {
+      version: EVENT_VERSION,
+      batchId,
+      documentCount: batch.documentCount ?? batch.documentIds?.length ?? 0,
+      inputS3Uri: s3Uri(config.bucket, batchInputPrefix(batchId)),
+      ...(entitiesJobId && snomedJobId ? { entitiesJobId, snomedJobId } : {}),
+      submittedAt,
+    });
+    try {
+      await this.deps.dynamo.send(
+        new UpdateCommand({
+          TableName: config.tableName,
+          Key: Keys.batch(batchId),
+          UpdateExpression: 'SET submittedAt = :at, executionArn = if_not_exists(executionArn, :arn)',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(submittedAt)',
+          ExpressionAttributeValues: { ':at': submittedAt, ':arn': executionArnOf(config.stateMachineArn, batchId) },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    logger.info('late batch submission announced', { batchId, status: batch.status });
   }
 
   private async markSubmitted(batchId: string, executionArn: string, submittedAt: string): Promise<void> {

@@ -38,6 +38,7 @@ import { batchEntitiesOutputPrefix, batchInputPrefix, batchSnomedOutputPrefix } 
 import { Keys, type BatchItem, type JobRecord } from '../../contracts/table.js';
 import { WorkflowError, type DetectionJobIds } from '../../contracts/workflow.js';
 import type { AppLogger } from './logger.js';
+import type { Checkpoint } from './crash.js';
 import { isConditionalCheckFailed, namedError } from './errors.js';
 
 export interface DetectionJobsConfig {
@@ -56,6 +57,8 @@ export interface DetectionJobsDeps {
   now(): Date;
   /** Lease owner of this caller; a fresh random id per call when absent. */
   leaseOwner?: string;
+  /** Crash points for fault injection (`job-started`: a job started, not recorded yet). */
+  checkpoint?: Checkpoint;
 }
 
 /** Batch ids travel in job names, tokens (≤ 64 chars, `[a-zA-Z0-9-]`) and execution names. */
@@ -234,6 +237,7 @@ async function startOrAdopt(batch: BatchItem, type: JobType, owner: string, deps
     const attempt = Math.max(earlier.length, batch[RECORD_FIELD[type]] ? 1 : 0);
     const jobId = await startJob(type, batchId, jobName, detectionJobToken(batchId, type, attempt), deps);
     deps.logger.info('detection job started', { batchId, jobType: type, jobId, attempt });
+    deps.checkpoint?.('job-started');
     record = { jobId, status: 'SUBMITTED', submitTime: deps.now().toISOString() };
   }
   await recordJob(batchId, type, record, owner, deps);

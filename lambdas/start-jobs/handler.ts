@@ -5,6 +5,7 @@ import { ComprehendMedicalClient } from '@aws-sdk/client-comprehendmedical';
 import type { Context } from 'aws-lambda';
 import { Env } from '../../contracts/env.js';
 import type { StartJobsInput, StartJobsOutput } from '../../contracts/workflow.js';
+import { crashPoints } from '../shared/crash.js';
 import { newDocumentClient } from '../shared/dynamo.js';
 import { requireEnv } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
@@ -27,6 +28,7 @@ async function startJobsHandler(event: StartJobsInput, context: Context): Promis
     now: () => new Date(),
     // Lease owner: this invocation (a Step Functions retry is a new invocation with a new id).
     leaseOwner: context.awsRequestId,
+    checkpoint: crashPoints('start-jobs'),
   });
 }
 

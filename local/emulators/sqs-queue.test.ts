@@ -174,4 +174,28 @@ describe('LocalQueue', () => {
     expect(() => queue.send('')).toThrow('non-empty');
     expect(() => queue.send('x'.repeat(256 * 1024 + 1))).toThrow('more than the 262144 allowed');
   });
+  it('redelivers a successfully processed message once when asked (at-least-once delivery)', () => {
+    const asked: string[] = [];
+    const { queue } = setup({ maximumBatchingWindowSeconds: 0, redeliver: (m) => (asked.push(m.messageId), m.messageId === 'm1') });
+    queue.send('a');
+    queue.send('b');
+    const first = queue.receiveBatch()!;
+    queue.settle(first, []);
+    expect(asked).toEqual(['m1', 'm2']);
+    expect(queue.size).toBe(1); // m2 deleted, m1 kept for one more delivery
+    const again = queue.receiveBatch()!;
+    expect(ids(again)).toEqual(['m1']);
+    expect(again[0]!.attributes.ApproximateReceiveCount).toBe('2');
+    queue.settle(again, []);
+    expect(asked).toEqual(['m1', 'm2']); // never asked twice for one message
+    expect(queue.size).toBe(0);
+  });
+
+  it('never redelivers a failed message through the redelivery hook', () => {
+    const asked: string[] = [];
+    const { queue } = setup({ maximumBatchingWindowSeconds: 0, redeliver: (m) => (asked.push(m.messageId), true) });
+    queue.send('a');
+    queue.settleAllFailed(queue.receiveBatch()!);
+    expect(asked).toEqual([]);
+  });
 });

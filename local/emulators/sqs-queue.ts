@@ -12,6 +12,9 @@
  * - ReportBatchItemFailures: the messages not reported as failed are deleted; the failed ones
  *   stay invisible until their visibility timeout ends (Lambda leaves it unchanged). A reported
  *   id that is not in the batch makes the whole batch count as failed, as Lambda does.
+ * - At-least-once delivery: when `redeliver` says so for a successfully processed message, the
+ *   message is not deleted but becomes visible again at once (a stored copy delivered again, as
+ *   SQS standard queues may do), at most once per message.
  * - A message whose visibility timeout ends after `maxReceiveCount` receives is moved to the
  *   dead-letter callback instead of becoming visible again (SQS redrive policy). The same
  *   applies to messages never settled (a crashed or timed-out handler).
@@ -38,6 +41,8 @@ export interface LocalQueueOptions {
   eventSourceARN: string;
   /** Message ids; random UUIDs by default (inject for reproducible ids). */
   newMessageId?: () => string;
+  /** Fault injection: asked for each successfully processed message whether to deliver it once more. */
+  redeliver?: (message: SQSRecord) => boolean;
 }
 
 /** Messages are delivered in the shape Lambda gives its SQS handler. */
@@ -62,6 +67,8 @@ interface Entry {
   /** Handle of the latest receive; settling with an older handle is ignored. */
   receiptHandle?: string;
   lastRecord?: Message;
+  /** Delivered again after a successful receive (at most once). */
+  redelivered?: boolean;
 }
 
 export class LocalQueue {
@@ -74,6 +81,7 @@ export class LocalQueue {
   private readonly eventSourceARN: string;
   private readonly awsRegion: string;
   private readonly newMessageId: () => string;
+  private readonly redeliver: ((message: Message) => boolean) | undefined;
   private readonly entries = new Map<string, Entry>();
   private seq = 0;
 
@@ -95,6 +103,7 @@ export class LocalQueue {
     this.clock = options.clock;
     this.deadLetter = options.deadLetter;
     this.newMessageId = options.newMessageId ?? randomUUID;
+    this.redeliver = options.redeliver;
   }
 
   /** Enqueues a message; it is visible at once. Returns its message id. */
@@ -156,7 +165,14 @@ export class LocalQueue {
       const entry = this.entries.get(message.messageId);
       // Already deleted or dead-lettered, or received again since: this receipt is stale.
       if (!entry || entry.receiptHandle !== message.receiptHandle) continue;
-      if (!failed.has(message.messageId)) this.entries.delete(message.messageId);
+      if (!failed.has(message.messageId)) {
+        if (!entry.redelivered && this.redeliver?.(structuredClone(message))) {
+          entry.redelivered = true;
+          entry.visibleAt = this.clock.now();
+        } else {
+          this.entries.delete(message.messageId);
+        }
+      }
       // Failed: nothing to do, the message reappears when its visibility timeout ends.
     }
     this.expire(this.clock.now());

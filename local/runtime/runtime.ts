@@ -12,12 +12,13 @@ import { CreateTableCommand, type CreateTableCommandInput } from '@aws-sdk/clien
 import type { Context, S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENTRY_METADATA_KEY, PROJECT_ROOT } from '../../lib/constructs/house-function.js';
 import { Env } from '../../contracts/env.js';
-import type { FaultSpec } from '../faults.js';
-import { defaultFaults } from '../faults.js';
+import { setCrashInjector } from '../../lambdas/shared/crash.js';
+import { defaultFaults, FaultCounter, seededRandom, type FaultSpec } from '../faults.js';
 import { startComprehendMedicalEmulator, type ComprehendMedicalEmulator } from '../emulators/comprehend-medical/index.js';
 import { startDynamoDB, type LocalDynamoDB } from '../emulators/dynamodb.js';
 import {
   startEntityResolutionEmulator,
+  type EntityResolutionEmulator,
   type GlueTableDefinition,
   type MatchingWorkflowDefinition,
   type SchemaMappingDefinition,
@@ -26,11 +27,14 @@ import { startEventBridge, type EventEnvelope, type EventRuleSpec, type LocalEve
 import { startS3, s3ClientEnvironment, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, type LocalS3 } from '../emulators/s3.js';
 import { LocalQueue } from '../emulators/sqs-queue.js';
 import { LocalStepFunctions, VirtualScheduler, startStepFunctionsEndpoint, type StepFunctionsEndpoint } from '../stepfunctions/index.js';
+import { TaskFailure } from '../stepfunctions/task-router.js';
 import { VirtualClock } from '../clock.js';
 import { synthesizeStack, TemplateResolver, type CfnTemplate, type Json } from './template.js';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';
+/** `crash.rate`: a checkpoint crashes at most this many times a run, so that retries get through. */
+export const MAX_RANDOM_CRASHES_PER_POINT = 3;
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -89,7 +93,7 @@ export class LocalRuntime {
   private dynamo!: LocalDynamoDB;
   private events!: LocalEventBridge;
   private comprehend!: ComprehendMedicalEmulator;
-  private entityResolution!: { endpoint: string; stop(): Promise<void> };
+  private entityResolution!: EntityResolutionEmulator;
   private sfnEndpoint!: StepFunctionsEndpoint;
   sfn!: LocalStepFunctions;
   private queue!: LocalQueue;
@@ -101,9 +105,17 @@ export class LocalRuntime {
   private stopped = false;
   private invocations = 0;
   private readonly notificationPrefixes: string[] = [];
+  /** Faults the runtime itself injected (S3 notifications, SQS, Lambda crashes and service errors). */
+  private readonly injected = new FaultCounter();
+  /** State machine Lambda invocations (function + payload) already failed once by `lambda.serviceError`. */
+  private readonly failedOnce = new Set<string>();
+  private readonly random: Record<'s3' | 'sqs' | 'crash' | 'lambda', () => number>;
 
   private constructor(readonly template: CfnTemplate, private readonly options: RuntimeOptions) {
     this.faults = options.faults ?? defaultFaults;
+    const seed = this.faults.seed;
+    // One generator per fault kind: enabling one does not move the draws of another.
+    this.random = { s3: seededRandom(seed + 301), sqs: seededRandom(seed + 302), crash: seededRandom(seed + 303), lambda: seededRandom(seed + 304) };
     this.resolver = new TemplateResolver(template, { accountId: LOCAL_ACCOUNT, region: LOCAL_REGION });
     const only = (type: string) => {
       const ids = this.resolver.ofType(type);
@@ -188,7 +200,7 @@ export class LocalRuntime {
       accountId: LOCAL_ACCOUNT,
       seed: this.faults.seed,
       tasks: {
-        invokeLambda: (name, payload) => this.invoke(name, payload),
+        invokeLambda: (name, payload) => this.invokeTask(name, payload),
         endpoints: {
           comprehendmedical: this.comprehend.endpoint,
           entityresolution: this.entityResolution.endpoint,
@@ -208,6 +220,7 @@ export class LocalRuntime {
     this.sfnEndpoint = await startStepFunctionsEndpoint(this.sfn, { port: stickyPorts.stepfunctions });
     for (const [name, endpoint] of Object.entries(this.endpoints)) stickyPorts[name as keyof Endpoints] = portOf(endpoint);
     this.setProcessEnvironment();
+    this.installCrashInjector();
     this.loadFunctions();
     this.wireIngestQueue();
     this.s3.onEvent((record) => this.onObjectEvent(record));
@@ -305,7 +318,31 @@ export class LocalRuntime {
       POWERTOOLS_LOG_LEVEL: this.options.lambdaLogLevel ?? 'WARN',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',
-      [Env.CrashAt]: this.faults.crashAt.join(','),
+      // Crashes are decided by the injector (installCrashInjector), per runtime rather than per process.
+      [Env.CrashAt]: '',
+    });
+  }
+
+  /**
+   * `crash=<function>:<step>` fires once per run; `crash.rate` crashes any checkpoint at random,
+   * each at most MAX_RANDOM_CRASHES_PER_POINT times. Every crash is counted.
+   */
+  private installCrashInjector(): void {
+    const { crashAt, crashRate } = this.faults;
+    if (crashAt.length === 0 && crashRate === 0) {
+      setCrashInjector(undefined);
+      return;
+    }
+    const named = new Set(crashAt);
+    const fired = new Map<string, number>();
+    setCrashInjector((point) => {
+      const times = fired.get(point) ?? 0;
+      const crash = named.has(point) ? times === 0 : crashRate > 0 && times < MAX_RANDOM_CRASHES_PER_POINT && this.random.crash() < crashRate;
+      if (crash) {
+        fired.set(point, times + 1);
+        this.injected.add(`crash:${point}`);
+      }
+      return crash;
     });
   }
 
@@ -355,6 +392,24 @@ export class LocalRuntime {
     return fn.handler(payload, context);
   }
 
+  /**
+   * A Lambda task of the state machine. With `lambda.serviceError`, an invocation (function and
+   * payload) fails once with Lambda.ServiceException — half of the time before the handler runs,
+   * half after it ran (the response was lost) — and its retry goes through.
+   */
+  private async invokeTask(nameOrArn: string, payload: unknown): Promise<unknown> {
+    const rate = this.faults.lambdaServiceErrorRate;
+    const key = `${nameOrArn}\n${JSON.stringify(payload)}`;
+    if (rate === 0 || this.failedOnce.has(key) || this.random.lambda() >= rate) return this.invoke(nameOrArn, payload);
+    this.failedOnce.add(key);
+    this.injected.add('lambda.serviceError');
+    if (this.random.lambda() < 0.5) await this.invoke(nameOrArn, payload);
+    throw new TaskFailure(
+      'Lambda.ServiceException',
+      'Lambda was unable to process the request. (Service: Lambda, Status Code: 500, local fault injection: lambda.serviceError)',
+    );
+  }
+
   /** The queue, its DLQ policy and the event source mapping, as the template declares them. */
   private wireIngestQueue(): void {
     const [mappingId] = this.resolver.ofType('AWS::Lambda::EventSourceMapping');
@@ -377,6 +432,11 @@ export class LocalRuntime {
       maxReceiveCount: Number(redrive?.maxReceiveCount ?? Number.MAX_SAFE_INTEGER),
       eventSourceARN: queueArn,
       deadLetter: (message) => this.deadLetters.push(message.body),
+      redeliver: () => {
+        if (this.faults.sqsRedeliverRate === 0 || this.random.sqs() >= this.faults.sqsRedeliverRate) return false;
+        this.injected.add('sqs.redeliver');
+        return true;
+      },
     });
     const reportsFailures = ((mapping.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures');
     if (!reportsFailures) throw new Error('The ingest event source must report batch item failures');
@@ -397,9 +457,40 @@ export class LocalRuntime {
     const key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
     if (record.s3.bucket.name !== this.bucketName) return;
     if (!this.notificationPrefixes.some((prefix) => key.startsWith(prefix))) return;
-    this.queue.send(JSON.stringify({ Records: [record] }));
+    const body = JSON.stringify({ Records: [record] });
+    const { s3DuplicateRate, s3ReorderSeconds } = this.faults;
+    // At least once and unordered: a notification may come two or three times, each copy late.
+    let copies = 1;
+    if (s3DuplicateRate > 0 && this.random.s3() < s3DuplicateRate) {
+      copies = this.random.s3() < 0.5 ? 2 : 3;
+      this.injected.add('s3.duplicate', copies - 1);
+    }
+    for (let i = 0; i < copies; i++) {
+      const delayMs = s3ReorderSeconds > 0 ? Math.floor(this.random.s3() * s3ReorderSeconds * 1000) : 0;
+      if (delayMs === 0) {
+        this.enqueueNotification(body);
+      } else {
+        this.injected.add('s3.reorder');
+        // A virtual sleep: the runtime is not settled while a notification is still on its way.
+        void this.scheduler.sleep(delayMs).then(() => this.enqueueNotification(body));
+      }
+    }
+  }
+
+  private enqueueNotification(body: string): void {
+    if (this.stopped) return;
+    this.queue.send(body);
     this.wakePump?.();
     this.pumping ??= this.pump();
+  }
+
+  /**
+   * Faults injected so far, by `--faults` name, from the emulators and the runtime (crashes are
+   * counted per point as `crash:<function>:<step>`).
+   */
+  faultsInjected(): Record<string, number> {
+    const all: Record<string, number> = { ...this.comprehend.faultCounts(), ...this.entityResolution.faultCounts(), ...this.injected.snapshot() };
+    return Object.fromEntries(Object.entries(all).sort(([a], [b]) => a.localeCompare(b)));
   }
 
   /** Lambda's SQS poller: batches by size or window, bounded concurrency, partial failures. */
@@ -466,6 +557,7 @@ export class LocalRuntime {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    setCrashInjector(undefined);
     this.wakePump?.();
     await this.sfn.close();
     await Promise.allSettled([

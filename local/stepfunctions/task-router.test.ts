@@ -239,6 +239,24 @@ describe('TaskRouter: resources', () => {
   });
 });
 
+describe('TaskRouter: Lambda failures', () => {
+  const fn = 'arn:aws:lambda:us-east-1:000000000000:function:collect';
+  it("reports a function's error by its errorType, with Lambda's cause", async () => {
+    const router = new TaskRouter({ invokeLambda: async () => { throw Object.assign(new Error('outputs missing'), { name: 'OutputsUnreadable' }); } });
+    const failure = await router.handlerFor('Collect', fn)({}).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(TaskFailure);
+    expect(failure).toMatchObject({ name: 'OutputsUnreadable' });
+    expect(JSON.parse((failure as TaskFailure).causeText)).toMatchObject({ errorType: 'OutputsUnreadable', errorMessage: 'outputs missing' });
+  });
+
+  it('passes a Lambda service failure through as is, for both Lambda resources', async () => {
+    const serviceError = new TaskFailure('Lambda.ServiceException', 'Lambda was unable to process the request.');
+    const router = new TaskRouter({ invokeLambda: async () => { throw serviceError; } });
+    await expect(router.handlerFor('Collect', fn)({})).rejects.toBe(serviceError);
+    await expect(router.handlerFor('Invoke', 'arn:aws:states:::lambda:invoke')({ FunctionName: fn, Payload: {} })).rejects.toBe(serviceError);
+  });
+});
+
 describe('aws-sdk tasks in the engine', () => {
   it('retries a throttled Describe in virtual time and reads its PascalCase result', async () => {
     throttleLeft = 2;

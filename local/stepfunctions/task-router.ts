@@ -152,6 +152,15 @@ export function lambdaFailure(error: unknown): TaskFailure {
   return new TaskFailure(errorType, cause);
 }
 
+/**
+ * A failed invocation as the task reports it: an error thrown by the function becomes its
+ * errorType; a TaskFailure thrown by `invokeLambda` is a failure of the Lambda service itself
+ * (e.g. `Lambda.ServiceException`) and is reported as is.
+ */
+function asLambdaTaskFailure(error: unknown): TaskFailure {
+  return error instanceof TaskFailure ? error : lambdaFailure(error);
+}
+
 /** JSON data as a Lambda payload travels: serialized and parsed (Dates become strings, undefined null). */
 function asJson(value: unknown): JsonValue {
   if (value === undefined) return null;
@@ -293,7 +302,7 @@ export class TaskRouter {
     try {
       return asJson(await invoke(functionArn, input));
     } catch (error) {
-      throw lambdaFailure(error);
+      throw asLambdaTaskFailure(error);
     }
   }
 
@@ -313,7 +322,7 @@ export class TaskRouter {
     try {
       result = await invoke(functionName, payload);
     } catch (error) {
-      throw lambdaFailure(error);
+      throw asLambdaTaskFailure(error);
     }
     return { ExecutedVersion: '$LATEST', Payload: asJson(result), ...sdkMetadata(requestId), StatusCode: 200 };
   }

@@ -222,13 +222,13 @@ describe('resume rules for an existing claim', () => {
 
     expect(first).toMatchObject({ failedMessageIds: [], submittedBatchIds: ['crashed'] });
     expect((await getBatch(world, 'crashed'))?.documentIds).toEqual([a.id]);
-    // The current candidate was not needed: deleted.
+    // Every document was claimed already: no candidate was opened.
     expect(await getBatch(world, 'b001-20260101')).toBeUndefined();
 
     // b comes later: `crashed` is sealed without it, so it is stolen into a new batch.
     const second = await ingest([messageB], world.deps());
 
-    expect(second).toMatchObject({ failedMessageIds: [], submittedBatchIds: ['b002-20260101'] });
+    expect(second).toMatchObject({ failedMessageIds: [], submittedBatchIds: ['b001-20260101'] });
     await expectExactlyOnce(world, [a.id, b.id]);
   });
 

@@ -9,19 +9,23 @@
  *   submit + `faults.cmJobMinutes`; Stop*Job -> STOP_REQUESTED -> STOPPED 30 s later. The first
  *   call that finds a job past its end writes its outputs through S3, once, before answering.
  * - Faults: `cmThrottleRate` / `cmInternalErrorRate` of calls answer TooManyRequestsException
- *   (where the operation models it) / InternalServerException, drawn from `seededRandom(seed)`.
+ *   (where the operation models it) / InternalServerException; `cmActiveLimitRate` of Start*Job
+ *   calls find the 10-active-jobs quota reached and get the quota's answer; each new job's outcome
+ *   and duration are drawn from the per-job rates (`planCmJob`). Draws come from generators seeded
+ *   with `seed`; every injected fault is counted (`faultCounts()`).
  * - Entities come from the offline engine in local/nlp; its results carry its own ModelVersion.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../../clock.js';
-import { seededRandom, type FaultSpec } from '../../faults.js';
+import { FaultCounter, planCmJob, seededRandom, type FaultSpec } from '../../faults.js';
 import { localEngine, type CmEngine } from './engine.js';
 import { ServiceError, internalError, notFound, tooManyRequests } from './errors.js';
 import {
   JOB_KINDS,
   JobStore,
+  activeJobsLimitError,
   outputFolderKey,
   snapshot,
   type Job,
@@ -62,6 +66,8 @@ export interface ComprehendMedicalEmulator {
   stop(): Promise<void>;
   /** Every job the emulator knows, oldest first, as it stands at the clock's now. */
   jobs(): ReadonlyArray<JobSnapshot>;
+  /** Faults injected so far, by `--faults` name (`cm.throttle`, `cm.failed`, ...). */
+  faultCounts(): Record<string, number>;
 }
 
 /** Largest request body accepted (DetectEntitiesV2 text is at most 20,000 characters). */
@@ -87,6 +93,11 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
   const validator = new InputValidator(model);
   const logger = o.logger ?? silentLogger;
   const random = seededRandom(o.faults.seed);
+  // One generator per kind of draw, so that enabling one fault does not move the draws of another.
+  const limitRandom = seededRandom(o.faults.seed + 101);
+  const outcomeRandom = seededRandom(o.faults.seed + 102);
+  const slowRandom = seededRandom(o.faults.seed + 103);
+  const counter = new FaultCounter();
   const engine: CmEngine = localEngine;
   const store = new JobStore({ newJobId: () => randomBytes(16).toString('hex') });
   const inflight = new Map<string, Promise<void>>();
@@ -143,11 +154,19 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
     };
     return {
       [names.start]: (input, now) => {
-        const { job, replayed } = store.start(kind, input as unknown as StartJobRequest, now, {
-          outcome: o.faults.cmJobOutcome,
-          durationMs: o.faults.cmJobMinutes * 60_000,
+        // A replayed token returns its job whatever the quota; only a new job can be refused.
+        const request = input as unknown as StartJobRequest;
+        if (o.faults.cmActiveLimitRate > 0 && !store.isReplay(kind, request, now) && limitRandom() < o.faults.cmActiveLimitRate) {
+          counter.add('cm.activeLimit');
+          throw activeJobsLimitError(kind);
+        }
+        const plan = planCmJob(o.faults, outcomeRandom(), slowRandom());
+        const { job, replayed } = store.start(kind, request, now, {
+          outcome: plan.outcome,
+          durationMs: plan.minutes * 60_000,
           modelVersion: engine.modelVersion(kind),
         });
+        if (!replayed) for (const name of plan.injected) counter.add(name);
         logger.info(replayed ? 'job start replayed' : 'job submitted', { operation: names.start, jobId: job.jobId, outcome: job.plannedOutcome });
         return { JobId: job.jobId };
       },
@@ -207,9 +226,11 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
     // Injected faults come first, as a throttle or an outage would on AWS.
     const draw = random();
     if (draw < o.faults.cmThrottleRate && errors.includes('TooManyRequestsException')) {
+      counter.add('cm.throttle');
       throw tooManyRequests('Rate exceeded. (local fault injection: cm.throttle)');
     }
     if (draw >= 1 - o.faults.cmInternalErrorRate) {
+      counter.add('cm.internal');
       throw internalError('An internal error occurred. Retry your request. (local fault injection: cm.internal)');
     }
 
@@ -281,6 +302,7 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
       const now = o.clock.now();
       return store.all().map((job) => snapshot(job, now, o.accountId));
     },
+    faultCounts: () => counter.snapshot(),
     async stop() {
       const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
       server.closeAllConnections();

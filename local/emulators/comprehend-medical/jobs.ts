@@ -39,6 +39,13 @@ export const JOB_RETENTION_MS = 120 * 24 * 3600 * 1000;
 export const MAX_ACTIVE_JOBS = 10;
 export const DEFAULT_MAX_RESULTS = 100;
 
+/**
+ * The answer to a Start*Job beyond the quota: the model gives Start*Job no other error for it than
+ * TooManyRequestsException ("contact customer support for ... a service limit increase").
+ */
+export const activeJobsLimitError = (kind: JobKind) =>
+  tooManyRequests(`You have reached the limit of ${MAX_ACTIVE_JOBS} active ${JOB_KINDS[kind].jobType} jobs. Wait for a job to finish, then try again.`);
+
 export interface S3Location {
   S3Bucket: string;
   S3Key?: string;
@@ -177,11 +184,7 @@ export class JobStore {
       }
     }
     const active = [...this.jobs.values()].filter((j) => j.kind === kind && ACTIVE.has(statusAt(j, now))).length;
-    if (active >= MAX_ACTIVE_JOBS) {
-      throw tooManyRequests(
-        `You have reached the limit of ${MAX_ACTIVE_JOBS} active ${JOB_KINDS[kind].jobType} jobs. Wait for a job to finish, then try again.`,
-      );
-    }
+    if (active >= MAX_ACTIVE_JOBS) throw activeJobsLimitError(kind);
     let jobId = this.options.newJobId();
     while (this.jobs.has(jobId)) jobId = this.options.newJobId();
     const job: Job = {
@@ -198,6 +201,12 @@ export class JobStore {
     this.jobs.set(jobId, job);
     if (token !== undefined) this.tokens.set(`${kind}/${token}`, job);
     return { job, replayed: false };
+  }
+
+  /** True when `request` carries a ClientRequestToken that already created a job of this kind. */
+  isReplay(kind: JobKind, request: StartJobRequest, now: number): boolean {
+    this.expire(now);
+    return request.ClientRequestToken !== undefined && this.tokens.has(`${kind}/${request.ClientRequestToken}`);
   }
 
   /** The job of that kind, or undefined (unknown, other kind, or expired). */

@@ -144,8 +144,12 @@ export async function startEntityResolutionEmulator(o: EntityResolutionEmulatorO
       throw new ServiceError('ValidationException', `${found.route.operation} is not supported by the local Entity Resolution emulator.`);
     }
     const draw = random();
-    if (draw < o.faults.erThrottleRate) throw new ServiceError('ThrottlingException', 'Rate exceeded.');
+    if (draw < o.faults.erThrottleRate) {
+      service.faults.add('er.throttle');
+      throw new ServiceError('ThrottlingException', 'Rate exceeded.');
+    }
     if (draw < o.faults.erThrottleRate + o.faults.erInternalErrorRate) {
+      service.faults.add('er.internal');
       throw new ServiceError('InternalServerException', 'An internal error occurred. Retry your request.');
     }
     return handler(found.params, url.searchParams);
@@ -184,6 +188,7 @@ export async function startEntityResolutionEmulator(o: EntityResolutionEmulatorO
 
   return {
     endpoint,
+    faultCounts: () => service.faults.snapshot(),
     async stop() {
       const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
       server.closeIdleConnections();

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../../clock.js';
-import type { FaultSpec } from '../../faults.js';
+import { FaultCounter, seededRandom, type FaultSpec } from '../../faults.js';
 import {
   JobFailure,
   buildErrorTable,
@@ -78,6 +78,8 @@ interface Job {
   startTime: number;
   runningAt: number;
   endTime: number;
+  /** Drawn at start from `er.job` / `er.failed`. */
+  injectedFailure: boolean;
   outcome?: { status: 'SUCCEEDED' | 'FAILED'; metrics?: JobMetrics; errorMessage?: string };
   completion?: Promise<void>;
 }
@@ -150,8 +152,14 @@ export class EntityResolutionService {
   /** Serializes StartMatchingJob so two concurrent calls cannot both start a job. */
   private startLock: Promise<unknown> = Promise.resolve();
   private readonly pending = new Set<Promise<void>>();
+  /** Faults injected so far (`er.conflict`, `er.failed`; the server adds throttling and internal errors). */
+  readonly faults = new FaultCounter();
+  private readonly conflictRandom: () => number;
+  private readonly outcomeRandom: () => number;
 
   constructor(private readonly o: ServiceOptions) {
+    this.conflictRandom = seededRandom(o.faults.seed + 201);
+    this.outcomeRandom = seededRandom(o.faults.seed + 202);
     this.createdAt = o.clock.now();
     for (const schema of o.schemaMappings) {
       validateSchemaMapping(schema);
@@ -250,7 +258,7 @@ export class EntityResolutionService {
   private async complete(job: Job): Promise<void> {
     const { workflow } = job;
     const log = { workflowName: workflow.definition.WorkflowName, jobId: job.jobId };
-    if (this.o.faults.erJobOutcome === 'FAILED') {
+    if (job.injectedFailure) {
       job.outcome = { status: 'FAILED', errorMessage: INJECTED_FAILURE_MESSAGE };
       this.o.logger.info('matching job failed (injected)', log);
       return;
@@ -332,8 +340,18 @@ export class EntityResolutionService {
           `The workflow ${running.workflow.definition.WorkflowName} is currently running job ${running.jobId}. Only one matching job can run at a time in a Region; retry after it ends.`,
         );
       }
+      // A job started elsewhere (another application of the account) holds the Region's one slot.
+      if (this.o.faults.erConflictRate > 0 && this.conflictRandom() < this.o.faults.erConflictRate) {
+        this.faults.add('er.conflict');
+        throw new ServiceError(
+          'ConflictException',
+          'A matching job is currently running in this Region. Only one matching job can run at a time; retry after it ends. (local fault injection: er.conflict)',
+        );
+      }
       const now = this.o.clock.now();
       const duration = Math.max(0, this.o.faults.erJobMinutes) * 60_000;
+      const injectedFailure = this.o.faults.erJobOutcome === 'FAILED' || this.outcomeRandom() < this.o.faults.erJobFailedRate;
+      if (injectedFailure) this.faults.add('er.failed');
       const job: Job = {
         jobId: randomBytes(16).toString('hex'),
         seq: this.seq++,
@@ -341,6 +359,7 @@ export class EntityResolutionService {
         startTime: now,
         runningAt: now + Math.min(QUEUED_MS, duration),
         endTime: now + duration,
+        injectedFailure,
       };
       this.jobs.push(job);
       this.o.logger.info('matching job started', { workflowName: workflow.definition.WorkflowName, jobId: job.jobId });

@@ -79,5 +79,7 @@ export interface EntityResolutionEmulatorOptions {
 export interface EntityResolutionEmulator {
   /** `http://127.0.0.1:<port>` */
   endpoint: string;
+  /** Faults injected so far, by `--faults` name (`er.throttle`, `er.conflict`, ...). */
+  faultCounts(): Record<string, number>;
   stop(): Promise<void>;
 }
