@@ -13,7 +13,7 @@ import { ComprehendMedicalClient } from '@aws-sdk/client-comprehendmedical';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { Env } from '../../contracts/env.js';
 import { crashPoints } from '../shared/crash.js';
 import { newDocumentClient } from '../shared/dynamo.js';
@@ -47,7 +47,9 @@ export function configFromEnv(): IngestConfig {
   };
 }
 
-async function ingestHandler(event: SQSEvent): Promise<SQSBatchResponse> {
+async function ingestHandler(event: SQSEvent, context: Partial<Pick<Context, 'getRemainingTimeInMillis'>>): Promise<SQSBatchResponse> {
+  // At the start, the time left is the function's timeout: twice that, and an invocation is surely over.
+  const timeoutMs = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
   const deps: IngestDeps = {
     s3,
     dynamo,
@@ -59,6 +61,7 @@ async function ingestHandler(event: SQSEvent): Promise<SQSBatchResponse> {
     now: () => new Date(),
     newBatchId: () => createBatchId(),
     checkpoint: crashPoints('ingest'),
+    ...(timeoutMs ? { abandonedCandidateAfterMs: 2 * timeoutMs } : {}),
   };
   const messages = event.Records.map(({ messageId, body }) => ({ messageId, body }));
   const { failedMessageIds } = await ingest(messages, deps);

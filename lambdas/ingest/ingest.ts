@@ -62,15 +62,18 @@
  *     rejected and done; malformed messages are never acknowledged (they end in the DLQ).
  *     Unexpected errors are thrown, not returned: the whole invocation fails and SQS redelivers
  *     every message of it, which steps 1–8 absorb as duplicates.
+ * 10. Sweep: OPEN candidates older than `abandonedCandidateAfterMs` (twice the function timeout:
+ *     their invocation is dead) that no claim points at are deleted (condition: still OPEN, same
+ *     gsi1sk). A crash between step 3 and dropping an empty candidate leaves one behind.
  */
 import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ComprehendMedicalClient } from '@aws-sdk/client-comprehendmedical';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DetailType, EVENT_VERSION, RejectReason, type RejectReasonCode } from '../../contracts/events.js';
 import { batchInputKey, batchInputPrefix, rejectedKey, s3Uri } from '../../contracts/layout.js';
-import { Keys, statusKey, type BatchItem, type BatchStatus, type DocumentItem } from '../../contracts/table.js';
+import { Keys, STATUS_INDEX, statusKey, type BatchItem, type BatchStatus, type DocumentItem } from '../../contracts/table.js';
 import { WorkflowError, type BatchExecutionInput, type DetectionJobIds } from '../../contracts/workflow.js';
 import type { Checkpoint } from '../shared/crash.js';
 import {
@@ -105,6 +108,11 @@ export interface IngestDeps {
   /** A new, unique, PHI-free batch id (see `createBatchId`). */
   newBatchId(): string;
   checkpoint: Checkpoint;
+  /**
+   * An OPEN candidate older than this was opened by an invocation that is dead (Lambda ended it at
+   * its timeout); when no claim points at it, it is deleted (step 10). Unset: no sweep.
+   */
+  abandonedCandidateAfterMs?: number;
 }
 
 export interface IngestMessage {
@@ -131,6 +139,8 @@ export function createBatchId(now: Date = new Date()): string {
 
 const CONCURRENCY = 8;
 const MAX_PLACEMENT_ROUNDS = 5;
+/** Abandoned candidates deleted per invocation at most (they are rare: one per crash at worst). */
+const SWEEP_LIMIT = 10;
 const AFTER_SEALED: ReadonlySet<BatchStatus> = new Set(['SUBMITTED', 'AWAITING_MATCH', 'COMPLETED', 'FAILED']);
 
 interface Doc extends DocumentRef {
@@ -215,6 +225,8 @@ class IngestRun {
         for (const id of documentIds) this.doc(id).done = true;
       }
     }
+
+    await this.sweepAbandonedCandidates();
 
     const failed = new Set(this.malformed);
     for (const doc of docs) if (!doc.done) for (const id of doc.messageIds) failed.add(id);
@@ -507,6 +519,71 @@ class IngestRun {
       if (!isConditionalCheckFailed(error)) throw error;
       this.deps.logger.warn('empty candidate batch was sealed by another invocation', { batchId });
     }
+  }
+
+  // --- 10. abandoned candidates ----------------------------------------------------------------
+
+  /**
+   * Deletes OPEN candidates of dead invocations that no claim points at (a crash between opening a
+   * candidate and dropping it, after its documents were claimed elsewhere). Nobody else claims into
+   * a candidate, so once its invocation is dead, "no claim points at it" cannot change; a candidate
+   * with claims is left for the redelivery of their messages, which adopts it. Best effort: a
+   * failure is logged, the documents' outcome does not depend on it.
+   */
+  private async sweepAbandonedCandidates(): Promise<void> {
+    const after = this.deps.abandonedCandidateAfterMs;
+    if (after === undefined) return;
+    const { tableName } = this.deps.config;
+    try {
+      const cutoff = new Date(this.deps.now().getTime() - after).toISOString();
+      const { Items = [] } = await this.deps.dynamo.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: STATUS_INDEX,
+          KeyConditionExpression: 'gsi1pk = :open AND gsi1sk < :cutoff',
+          ExpressionAttributeValues: { ':open': statusKey('BATCH', 'OPEN'), ':cutoff': cutoff },
+          Limit: SWEEP_LIMIT,
+        }),
+      );
+      for (const item of Items as BatchItem[]) {
+        if (this.openCandidates.has(item.batchId) || (await this.anyClaimPointsAt(item.batchId))) continue;
+        try {
+          await this.deps.dynamo.send(
+            new DeleteCommand({
+              TableName: tableName,
+              Key: Keys.batch(item.batchId),
+              ConditionExpression: '#status = :open AND gsi1sk = :seen',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':open': 'OPEN', ':seen': item.gsi1sk },
+            }),
+          );
+          this.deps.logger.info('abandoned candidate batch deleted', { batchId: item.batchId });
+        } catch (error) {
+          if (!isConditionalCheckFailed(error)) throw error;
+        }
+      }
+    } catch (error) {
+      this.deps.logger.warn('abandoned candidate sweep failed', { error: error instanceof Error ? error.name : 'unknown' });
+    }
+  }
+
+  private async anyClaimPointsAt(batchId: string): Promise<boolean> {
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.deps.dynamo.send(
+        new QueryCommand({
+          TableName: this.deps.config.tableName,
+          IndexName: STATUS_INDEX,
+          KeyConditionExpression: 'gsi1pk = :claimed',
+          FilterExpression: 'batchId = :batchId',
+          ExpressionAttributeValues: { ':claimed': statusKey('DOC', 'CLAIMED'), ':batchId': batchId },
+          ExclusiveStartKey,
+        }),
+      );
+      if ((page.Items?.length ?? 0) > 0) return true;
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return false;
   }
 
   /** Moves a claim from a batch sealed without it into one of our OPEN candidates. */

@@ -179,6 +179,8 @@ function analyzeUncached(text: string): Analysis {
         k = hit.last;
         break;
       }
+      // "Surgeon: Dr. ...", "Principal diagnosis", "ED PHYSICIAN NOTE": a field label or title, not an occupation.
+      if (value.entry.category === 'PROFESSION' && isFieldLabel(text, tok.start, endTok.end)) continue;
       const span = surface(text, tokens, hit.first, hit.last);
       const m = toMention(value, span, tokens, hit.first, hit.last);
       mentions.push(m);
@@ -283,4 +285,13 @@ function toMention(v: TrieValue<EntityEntry>, span: string, tokens: readonly Tok
     case 'NONE':
       throw new Error('a non-entity phrase has no mention');
   }
+}
+
+const LABEL_AFTER_RE = /^[ \t]*(?::|diagnos[ie]s\b|notes?\b|consult(?:ation)?\b)/i;
+
+/** A word written as a field label (followed by ':' or 'diagnosis') or in a capitalised title line. */
+function isFieldLabel(text: string, start: number, end: number): boolean {
+  if (LABEL_AFTER_RE.test(text.slice(end, end + 24))) return true;
+  const word = text.slice(start, end);
+  return word.length > 3 && word === word.toUpperCase();
 }

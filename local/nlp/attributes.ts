@@ -318,11 +318,13 @@ function conditionAttributes(doc: Doc, m: Mention): void {
   }
   // After, through a preposition ("pain in the left knee", "rash on face and leg"), or a site in
   // apposition ("effusion R knee", "carcinoma, left breast") that no other finding follows.
-  const first = tokens[m.last + 1];
-  if (first !== undefined && first.sentence === sentence && (POST_START.has(first.norm) || appositionSite(doc, m.last + 1, sentence))) {
+  // A severity score between them does not break the link ("pain 5/10 in the R knee").
+  const from = afterPainScore(doc, m.last + 1);
+  const first = tokens[from];
+  if (first !== undefined && first.sentence === sentence && (POST_START.has(first.norm) || appositionSite(doc, from, sentence))) {
     const pending: Found[] = [];
     let sites = 0;
-    for (let j = m.last + 1, n = 0; j < tokens.length && n < 10; n++) {
+    for (let j = from, n = 0; j < tokens.length && n < 10; n++) {
       const t = tokens[j] as Token;
       if (t.sentence !== sentence) break;
       const mod = doc.modAt[j];
@@ -361,6 +363,21 @@ function anatomyAttributes(doc: Doc, m: Mention): void {
     } else break;
   }
   commit(doc, m, found);
+}
+
+const PAIN_SCORE_RE = /\d{1,2}(?:\.\d)?\s*\/\s*10\b/y;
+
+/** The token after a pain score ("5/10", "7 / 10") starting at token `j`, or `j` when there is none. */
+function afterPainScore(doc: Doc, j: number): number {
+  const t = doc.tokens[j];
+  if (t === undefined) return j;
+  PAIN_SCORE_RE.lastIndex = t.start;
+  const hit = PAIN_SCORE_RE.exec(doc.text);
+  if (hit === null) return j;
+  const end = t.start + hit[0].length;
+  let k = j;
+  while (k < doc.tokens.length && (doc.tokens[k] as Token).end <= end) k++;
+  return k;
 }
 
 /** A site right after a finding, possibly after a comma and a direction, not itself the site of a following finding. */

@@ -101,6 +101,15 @@ describe('detectEntitiesV2', () => {
     );
   });
 
+  it('does not take field labels and title words for a profession or a name', () => {
+    const text = 'Endocrinology New Patient Visit\nSurgeon: Dr. Thomas Greaves\nPrincipal diagnosis: COPD.\nED PHYSICIAN NOTE\nShe is a retired teacher.';
+    const phi = (detectEntitiesV2(text).Entities ?? []).filter((e) => e.Category === 'PROTECTED_HEALTH_INFORMATION');
+    expect(phi.map((e) => [e.Type, e.Text])).toEqual([
+      ['NAME', 'Thomas Greaves'],
+      ['PROFESSION', 'teacher'],
+    ]);
+  });
+
   it('finds brand and generic medications with their sig', () => {
     const r = detectEntitiesV2(NOTE);
     expect(attrs(find(r.Entities, 'metoprolol'))).toEqual([
@@ -161,6 +170,23 @@ describe('detectEntitiesV2', () => {
       ['ACUITY', 'Acute'],
       ['DIRECTION', 'left'],
     ]);
+  });
+
+  it('links a site across a pain score and a site written before a morphological finding', () => {
+    const r = detectEntitiesV2('Pain 5/10 in the R knee. Thyroid diffusely enlarged. Left tympanic membrane bulging.');
+    expect(attrs(find(r.Entities, 'Pain'))).toEqual([
+      ['DIRECTION', 'R'],
+      ['SYSTEM_ORGAN_SITE', 'knee'],
+    ]);
+    expect(attrs(find(r.Entities, 'enlarged'))).toEqual([
+      ['SYSTEM_ORGAN_SITE', 'Thyroid'],
+      ['QUALITY', 'diffusely'],
+    ]);
+    expect(attrs(find(r.Entities, 'bulging'))).toEqual([
+      ['DIRECTION', 'Left'],
+      ['SYSTEM_ORGAN_SITE', 'tympanic membrane'],
+    ]);
+    expect((r.Entities ?? []).filter((e) => e.Category === 'ANATOMY')).toEqual([]);
   });
 
   it('expands abbreviations, case and misspellings', () => {
@@ -250,6 +276,23 @@ describe('traits', () => {
     expect(traitsOf('Troponin negative.', 'Troponin')).not.toContain('NEGATION');
   });
 
+  it('negates "no longer has", "negative <sign>" and "<finding>: none", but not "none since"', () => {
+    expect(traitsOf('No longer has cough.', 'cough')).toContain('NEGATION');
+    expect(traitsOf('Negative Murphy sign.', 'Murphy sign')).toContain('NEGATION');
+    expect(traitsOf('Chest pain: none.', 'Chest pain')).toContain('NEGATION');
+    expect(traitsOf('PMH: febrile seizure at 18 months, none since.', 'febrile seizure')).not.toContain('NEGATION');
+    // A colon right after the trigger does not end its scope; a later one does.
+    expect(traitsOf('Denies: chest pain, dyspnea, syncope.', 'syncope')).toContain('NEGATION');
+    expect(traitsOf('No cough, otherwise well: rash on arm.', 'rash')).not.toContain('NEGATION');
+  });
+
+  it('puts a treatment of the plan in the future only when the plan refers or starts it', () => {
+    const text = 'Plan:\n- Refer to physical therapy.\n- Low sodium diet.\n- Repeat CBC tomorrow.';
+    expect(traitsOf(text, 'physical therapy')).toContain('FUTURE');
+    expect(traitsOf(text, 'Low sodium diet')).not.toContain('FUTURE');
+    expect(traitsOf(text, 'CBC')).toContain('FUTURE');
+  });
+
   it('marks family history, hypothetical, past history, future and low confidence', () => {
     expect(traitsOf('Mother had breast cancer.', 'breast cancer')).toContain('PERTAINS_TO_FAMILY');
     expect(traitsOf('FH: father with MI at 50.', 'MI')).toContain('PERTAINS_TO_FAMILY');
@@ -323,6 +366,22 @@ describe('inferSnomedCt', () => {
   it('uses the site to pick a more specific concept', () => {
     const r = inferSnomedCt('pain in the left knee');
     expect(r.Entities?.[0]?.SNOMEDCTConcepts?.[0]?.Code).toBe('30989003');
+  });
+
+  it('links specific concepts rather than their parents', () => {
+    const top = (text: string): string | undefined => inferSnomedCt(text).Entities?.[0]?.SNOMEDCTConcepts?.[0]?.Code;
+    expect(top('CKD stage 3')).toBe('433144002');
+    expect(top('CKD')).toBe('709044004');
+    expect(top('stiff neck')).toBe('161882006');
+    expect(top('alcoholic cirrhosis')).toBe('420054005');
+    expect(top('cirrhosis')).toBe('19943007');
+    expect(top('CPAP')).toBe('47545007');
+    expect(top('occupational therapy')).toBe('84478008');
+    expect(top('physical therapy')).toBe('91251008');
+    expect(top('dyspnea on exertion')).toBe('60845006');
+    expect(top('COPD exacerbation')).toBe('195951007');
+    // An uncoded test links to its head's concept.
+    expect(top('growth ultrasound')).toBe(top('ultrasound'));
   });
 
   it('omits medications and PHI', () => {

@@ -102,6 +102,8 @@ const DETECTORS: readonly Detector[] = [
 const NOT_NAME = new Set([
   'None', 'Unknown', 'Denies', 'Reports', 'Presents', 'Is', 'Was', 'Has', 'The', 'A', 'An', 'This', 'Patient', 'Pt', 'Not',
   'No', 'Yes', 'Seen', 'Today', 'History', 'Chief', 'Complaint', 'Male', 'Female', 'Reviewed', 'Declined', 'Self', 'Same',
+  // Header words after "Patient" ("New Patient Visit", "Patient Education").
+  'Visit', 'Note', 'Notes', 'Encounter', 'Education', 'Instructions', 'Information', 'Summary', 'Portal', 'Care',
 ]);
 
 /** Trailing words a greedy name pattern may have swallowed. */

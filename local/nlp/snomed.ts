@@ -91,10 +91,12 @@ function rankCandidates(m: Mention, key: readonly string[], sites: readonly (rea
     const base = head.length > 0 && head.length < key.length ? lookup(lex.entities, head) : undefined;
     if (base !== undefined && base.category === 'MEDICAL_CONDITION') add(base, 0.95);
   }
-  // "MSSA pneumonia", "feculent peritonitis": the head of an uncoded term names its disorder.
-  for (let i = 1; m.category === 'MEDICAL_CONDITION' && out.length === 0 && i < key.length; i++) {
+  // "MSSA pneumonia", "feculent peritonitis", "growth ultrasound": the head of an uncoded term
+  // names its disorder or procedure.
+  const headCategory = m.category === 'MEDICAL_CONDITION' || m.category === 'TEST_TREATMENT_PROCEDURE' ? m.category : undefined;
+  for (let i = 1; headCategory !== undefined && out.length === 0 && i < key.length; i++) {
     const head = lookup(lex.entities, key.slice(i));
-    if (head !== undefined && head.category === 'MEDICAL_CONDITION') add(head, 0.9);
+    if (head !== undefined && head.category === headCategory) add(head, 0.9);
   }
 
   // Related concepts: share a content word with the text (or the matched concept's name),

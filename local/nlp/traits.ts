@@ -85,7 +85,8 @@ export function applyTraits(doc: Doc): void {
     } else if (trig.direction === 'PRE') {
       for (let k = trig.last + 1; k < tokens.length; k++) {
         const t = tokens[k] as Token;
-        if (t.sentence !== sentence || ends(k, name) || t.text === ':') break;
+        // A colon ends the scope ("No pain. Exam: ..."), except right after the trigger ("Denies: fever").
+        if (t.sentence !== sentence || ends(k, name) || (t.text === ':' && k !== trig.last + 1)) break;
         const m = startingAt.get(k);
         // "no pneumonia on CXR": the test is the evidence, not what is negated.
         if (m !== undefined && m.category === 'TEST_TREATMENT_PROCEDURE' && name !== 'FUTURE' && EVIDENCE.has(tokens[k - 1]?.norm ?? '')) continue;
@@ -128,11 +129,13 @@ export function applyTraits(doc: Doc): void {
   for (const m of targets) if (m.traits.has('NEGATION')) m.traits.delete('PAST_HISTORY');
 
   // A test or procedure in the plan is yet to be done, unless it already has a result; treatments
-  // in the plan (diet, counseling, oxygen) are current care, not future.
+  // in the plan (diet, counseling, oxygen) are current care, not future, unless the plan refers
+  // the patient to them or has them start ("refer to physical therapy", "start pulmonary rehab").
   for (const m of targets) {
-    if (m.category !== 'TEST_TREATMENT_PROCEDURE' || m.type === 'TREATMENT_NAME' || m.traits.has('PAST_HISTORY') || m.traits.has('NEGATION') || m.traits.has('HYPOTHETICAL')) continue;
+    if (m.category !== 'TEST_TREATMENT_PROCEDURE' || m.traits.has('PAST_HISTORY') || m.traits.has('NEGATION') || m.traits.has('HYPOTHETICAL')) continue;
     if (m.attributes.some((a) => a.type === 'TEST_VALUE')) continue;
-    if (sectionAt(doc.sections, m.start) === 'PLAN') addTrait(m, 'FUTURE', 0.8);
+    if (sectionAt(doc.sections, m.start) !== 'PLAN') continue;
+    if (m.type !== 'TREATMENT_NAME' || REFERRAL_BEFORE_RE.test(lineBefore(doc.text, m.start))) addTrait(m, 'FUTURE', 0.8);
   }
 }
 
@@ -155,4 +158,13 @@ function conditionKind(doc: Doc, m: Mention, section: SectionKind | undefined): 
 function yearOf(date: string): number | undefined {
   const m = /(?:^|\D)((?:19|20)\d{2})(?!\d)/.exec(date);
   return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+/** Words that put a treatment of the plan in the future: a referral, an order to start it. */
+const REFERRAL_BEFORE_RE = /\b(?:refer(?:ral|red|ring)?|start(?:ing)?|begin|initiate|schedule[ds]?|arrange[ds]?|plan(?:ned)? for|will|enroll|consult(?:ed)?|recommend(?:ed)?)\b[^.;:]*$/i;
+
+/** The text of the line before an offset, at most 60 characters. */
+function lineBefore(text: string, offset: number): string {
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  return text.slice(Math.max(lineStart, offset - 60), offset);
 }

@@ -5,7 +5,7 @@
  * repeated, then the ingest Lambda crashing after its claims).
  */
 import { ingest } from '../../lambdas/ingest/ingest.js';
-import { crashAt, createWorld, drop, scanTable, startDynamo, type LocalDynamo, type World } from '../fixtures/ingest/harness.js';
+import { crashAt, createWorld, drop, putItem, scanTable, startDynamo, type LocalDynamo, type World } from '../fixtures/ingest/harness.js';
 
 let dynamo: LocalDynamo;
 let world: World;
@@ -53,4 +53,40 @@ test('new and already claimed documents in one invocation: one candidate, only t
   expect(result.claimedCount).toBe(1);
   const { batches } = await scanTable(world);
   expect(batches.map((b) => [b.status, b.documentIds?.length]).sort()).toEqual([['SUBMITTED', 1], ['SUBMITTED', 1]]);
+});
+
+describe('abandoned candidates', () => {
+  const HOUR = 3600_000;
+  const openBatch = (batchId: string, at: string) => ({
+    pk: `BATCH#${batchId}`, sk: 'BATCH', entity: 'BATCH', batchId, status: 'OPEN', createdAt: at, updatedAt: at, gsi1pk: 'BATCH#OPEN', gsi1sk: at,
+  });
+
+  test('an old empty OPEN candidate is deleted by a later invocation; a young one, or one a claim points at, is kept', async () => {
+    // Arrange: three OPEN candidates left by dead invocations, one of them with a claim
+    const old = new Date(world.clock.now().getTime() - 2 * HOUR).toISOString();
+    const young = world.clock.now().toISOString();
+    await putItem(world, openBatch('old-empty', old));
+    await putItem(world, openBatch('young-empty', young));
+    await putItem(world, openBatch('old-claimed', old));
+    await putItem(world, {
+      pk: 'DOC#d1', sk: 'DOC', entity: 'DOCUMENT', documentId: 'd1', bucket: 'b', key: 'inbox/x.txt', versionId: 'null',
+      status: 'CLAIMED', batchId: 'old-claimed', createdAt: old, updatedAt: old, gsi1pk: 'DOC#CLAIMED', gsi1sk: old,
+    });
+    drop(world, 'inbox/a.txt', 'clinical note a');
+
+    // Act
+    const result = await ingest(world.messages, { ...world.deps(), abandonedCandidateAfterMs: HOUR });
+
+    // Assert
+    expect(result.failedMessageIds).toEqual([]);
+    const { batches } = await scanTable(world);
+    expect(batches.filter((b) => b.status === 'OPEN').map((b) => b.batchId).sort()).toEqual(['old-claimed', 'young-empty']);
+    expect(world.logger.messages()).toContain('abandoned candidate batch deleted');
+  });
+
+  test('without abandonedCandidateAfterMs nothing is swept', async () => {
+    await putItem(world, openBatch('old-empty', new Date(world.clock.now().getTime() - 48 * HOUR).toISOString()));
+    await ingest([], world.deps());
+    expect((await scanTable(world)).batches.map((b) => b.batchId)).toEqual(['old-empty']);
+  });
 });

@@ -16,7 +16,7 @@ beforeAll(async () => {
   scenario = await startScenario();
   await dropAndSettle(scenario.runtime, drops);
   clean = await collectRunState(scenario.runtime);
-}, 60_000);
+}, 120_000);
 afterAll(() => scenario?.stop());
 
 test('a clean run passes, with every document counted once', () => {
