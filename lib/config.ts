@@ -1,11 +1,20 @@
 import type { Node } from 'constructs';
 
-/** A wait/describe loop's schedule: exponential backoff from `baseSeconds` to `capSeconds`, bounded by a deadline. */
+/**
+ * A wait/describe loop's schedule: exponential backoff from `baseSeconds` to `capSeconds`, bounded
+ * by a deadline. With `maxLagRatio`, no poll lands later than `(1 + maxLagRatio) × max(elapsed,
+ * lagBoundFromSeconds)`: a job that ends after `lagBoundFromSeconds` is seen at most `maxLagRatio`
+ * of its duration late, while shorter jobs keep the sparse backoff (see lib/constructs/job-poller.ts).
+ */
 export interface PollSchedule {
   baseSeconds: number;
   capSeconds: number;
   backoffRate: number;
   deadlineSeconds: number;
+  /** Largest detection lag as a fraction of the elapsed time (0.1 = 10 %), from `lagBoundFromSeconds` on. */
+  maxLagRatio?: number;
+  /** When the lag bound starts to hold (seconds of polling); default `baseSeconds`. */
+  lagBoundFromSeconds?: number;
 }
 
 /**
@@ -47,7 +56,8 @@ export const defaultConfig: ChartflowConfig = {
   ingestTimeoutSeconds: 120,
   maxReceiveCount: 5,
   maxDocumentBytes: 70_000,
-  detectionPoll: { baseSeconds: 60, capSeconds: 900, backoffRate: 1.5, deadlineSeconds: 24 * 3600 },
+  // Backoff for short jobs; from 30 minutes on a job is seen at most 10 % late (at most 15 min).
+  detectionPoll: { baseSeconds: 60, capSeconds: 900, backoffRate: 1.5, deadlineSeconds: 24 * 3600, maxLagRatio: 0.1, lagBoundFromSeconds: 1800 },
   matchingPoll: { baseSeconds: 30, capSeconds: 600, backoffRate: 1.5, deadlineSeconds: 6 * 3600 },
   matchingTurnPoll: { baseSeconds: 60, capSeconds: 600, backoffRate: 1.5, deadlineSeconds: 12 * 3600 },
   matchingLockSeconds: 8 * 3600,
@@ -79,7 +89,13 @@ export function configFromContext(node: Node, overrides: Partial<ChartflowConfig
     const raw: unknown = node.tryGetContext(`${CONTEXT_PREFIX}${name}`);
     if (raw === undefined) continue;
     const parsed: unknown = typeof raw === 'string' ? JSON.parse(raw) : raw;
-    config[name] = { ...config[name], ...(parsed as Partial<PollSchedule>) };
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new Error(`context ${CONTEXT_PREFIX}${name}: expected a JSON object, got ${String(raw)}`);
+    }
+    const merged: Record<string, unknown> = { ...config[name], ...parsed };
+    // null switches an optional member off (e.g. `"maxLagRatio": null` for plain backoff).
+    for (const [key, value] of Object.entries(merged)) if (value === null) delete merged[key];
+    config[name] = merged as unknown as PollSchedule;
   }
   validateConfig(config);
   return config;
@@ -99,8 +115,13 @@ export function validateConfig(c: ChartflowConfig): void {
   check(c.maxDocumentBytes >= 1 && c.maxDocumentBytes <= 70_000, 'maxDocumentBytes must be 1–70000 (the service limit)');
   for (const name of ['detectionPoll', 'matchingPoll', 'matchingTurnPoll'] as const) {
     const p = c[name];
+    for (const [key, value] of Object.entries(p)) check(typeof value === 'number' && Number.isFinite(value), `${name}.${key} must be a number`);
     check(p.baseSeconds >= 1 && p.capSeconds >= p.baseSeconds, `${name}: need 1 <= baseSeconds <= capSeconds`);
     check(p.backoffRate >= 1 && p.backoffRate <= 10, `${name}: backoffRate must be 1–10`);
     check(p.deadlineSeconds >= p.baseSeconds && p.deadlineSeconds <= 30 * 86400, `${name}: deadlineSeconds must be >= baseSeconds and <= 30 days`);
+    check(p.maxLagRatio === undefined || (p.maxLagRatio > 0 && p.maxLagRatio <= 10), `${name}: maxLagRatio must be > 0 and <= 10`);
+    check(p.lagBoundFromSeconds === undefined || (p.lagBoundFromSeconds >= p.baseSeconds && p.lagBoundFromSeconds <= p.deadlineSeconds), `${name}: lagBoundFromSeconds must be between baseSeconds and deadlineSeconds`);
+    // A schedule is inlined in the definition (1 MB at most) unless it is constant.
+    check(p.deadlineSeconds / p.baseSeconds <= 100_000, `${name}: deadlineSeconds / baseSeconds must be <= 100000`);
   }
 }

@@ -99,55 +99,49 @@ export class BatchWorkflow extends Construct {
       jitterStrategy: sfn.JitterType.FULL,
     }]);
 
-    // 2. One poller per job, in parallel.
-    const jobPoller = (label: string, action: string, jobIdPath: string, jobField: 'entitiesJob' | 'snomedJob') => {
-      // Comprehend Medical has no resource-level permissions: Resource '*'.
-      const describe = sdkCall(`Describe ${label} Job`, 'comprehendmedical', action, { 'JobId.$': jobIdPath }, ['*'], '$.job', [
-        'ComprehendMedical.TooManyRequestsException', 'ComprehendMedical.InternalServerException', 'ComprehendMedical.ServiceUnavailableException',
-      ]);
-      return new JobPoller(this, `${label} Job`, {
-        describe,
-        resultPath: '$.job',
-        statusPath: CM_STATUS('job'),
-        pending: ['SUBMITTED', 'IN_PROGRESS', 'STOP_REQUESTED'],
-        succeeded: ['COMPLETED', 'PARTIAL_SUCCESS'],
-        failed: [
-          { status: 'FAILED', error: FailError.JobFailed, causePath: '$.job.ComprehendMedicalAsyncJobProperties.Message' },
-          { status: 'STOPPED', error: FailError.JobStopped, causePath: CM_STATUS('job') },
-        ],
-        schedule: config.detectionPoll,
-        onStatusChange: (stateId) => {
-          const record = new tasks.DynamoUpdateItem(this, stateId, {
-            table: props.table,
-            key: {
-              pk: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format('BATCH#{}', sfn.JsonPath.stringAt('$.batchId'))),
-              sk: tasks.DynamoAttributeValue.fromString('BATCH'),
-            },
-            updateExpression: `SET ${jobField}.#status = :status, ${jobField}.submitTime = :submitTime`,
-            expressionAttributeNames: { '#status': 'status' },
-            expressionAttributeValues: {
-              ':status': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(CM_STATUS('job'))),
-              ':submitTime': tasks.DynamoAttributeValue.fromString(
-                sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.job.ComprehendMedicalAsyncJobProperties.SubmitTime')),
-              ),
-            },
-            resultPath: sfn.JsonPath.DISCARD,
-            taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),
-          });
-          record.addRetry({ errors: ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException', 'DynamoDB.InternalServerErrorException', 'DynamoDB.AmazonDynamoDBException'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
-          return record;
-        },
-      });
-    };
-    const waitForJobs = new sfn.Parallel(this, 'Wait For Jobs', {
-      resultPath: '$.detection',
-      resultSelector: {
-        entities: this.jobSummary(0),
-        snomed: this.jobSummary(1),
+    // 2. One loop follows both jobs: each poll describes both (3 + 2 transitions), and the schedule
+    // is sparse early and lag-bounded later (see pollWaits). A failing job ends the loop at once.
+    const cmRetryable = ['ComprehendMedical.TooManyRequestsException', 'ComprehendMedical.InternalServerException', 'ComprehendMedical.ServiceUnavailableException'];
+    // Comprehend Medical has no resource-level permissions: Resource '*'.
+    const describeEntities = sdkCall('Describe Entities Job', 'comprehendmedical', 'describeEntitiesDetectionV2Job', { 'JobId.$': '$.jobs.entitiesJobId' }, ['*'], '$.entitiesJob', cmRetryable);
+    const describeSnomed = sdkCall('Describe SNOMED CT Job', 'comprehendmedical', 'describeSNOMEDCTInferenceJob', { 'JobId.$': '$.jobs.snomedJobId' }, ['*'], '$.snomedJob', cmRetryable);
+    const cmFailures = (path: string) => [
+      { status: 'FAILED', error: FailError.JobFailed, causePath: `$.${path}.ComprehendMedicalAsyncJobProperties.Message` },
+      { status: 'STOPPED', error: FailError.JobStopped, causePath: CM_STATUS(path) },
+    ];
+    const waitForJobs = new JobPoller(this, 'Detection Jobs', {
+      jobs: [
+        { label: 'Entities', describe: describeEntities, statusPath: CM_STATUS('entitiesJob'), failed: cmFailures('entitiesJob') },
+        { label: 'SNOMED CT', describe: describeSnomed, statusPath: CM_STATUS('snomedJob'), failed: cmFailures('snomedJob') },
+      ],
+      pending: ['SUBMITTED', 'IN_PROGRESS', 'STOP_REQUESTED'],
+      succeeded: ['COMPLETED', 'PARTIAL_SUCCESS'],
+      schedule: config.detectionPoll,
+      // Both jobs' statuses in one write: a failing job's sibling is recorded as last seen.
+      onStatusChange: (stateId) => {
+        const record = new tasks.DynamoUpdateItem(this, stateId, {
+          table: props.table,
+          key: {
+            pk: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format('BATCH#{}', sfn.JsonPath.stringAt('$.batchId'))),
+            sk: tasks.DynamoAttributeValue.fromString('BATCH'),
+          },
+          updateExpression: 'SET entitiesJob.#status = :entities, entitiesJob.submitTime = :entitiesSubmit, snomedJob.#status = :snomed, snomedJob.submitTime = :snomedSubmit',
+          expressionAttributeNames: { '#status': 'status' },
+          expressionAttributeValues: {
+            ':entities': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(CM_STATUS('entitiesJob'))),
+            ':entitiesSubmit': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.entitiesJob.ComprehendMedicalAsyncJobProperties.SubmitTime'))),
+            ':snomed': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(CM_STATUS('snomedJob'))),
+            ':snomedSubmit': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format('{}', sfn.JsonPath.stringAt('$.snomedJob.ComprehendMedicalAsyncJobProperties.SubmitTime'))),
+          },
+          resultPath: sfn.JsonPath.DISCARD,
+          taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),
+        });
+        record.addRetry({ errors: ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException', 'DynamoDB.InternalServerErrorException', 'DynamoDB.AmazonDynamoDBException'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+        return record;
       },
+      // What collect-results needs (DetectionJobResult per job); the Describe outputs are dropped.
+      output: { parameters: { entities: this.jobSummary('entitiesJob'), snomed: this.jobSummary('snomedJob') }, resultPath: '$.detection' },
     });
-    waitForJobs.branch(jobPoller('Entities', 'describeEntitiesDetectionV2Job', '$.jobs.entitiesJobId', 'entitiesJob'));
-    waitForJobs.branch(jobPoller('SNOMED CT', 'describeSNOMEDCTInferenceJob', '$.jobs.snomedJobId', 'snomedJob'));
 
     // 3. Read outputs, write identity records, store per-document counts.
     const collect = invoke('Collect Results', props.collectResults, {
@@ -163,12 +157,9 @@ export class BatchWorkflow extends Construct {
     const beginMatching = invoke('Begin Matching', props.matching, beginPayload, '$.matching');
     const checkTurn = invoke('Check Matching Turn', props.matching, beginPayload, '$.matching');
     const waitForTurn = new JobPoller(this, 'Matching Turn', {
-      describe: checkTurn,
-      resultPath: '$.matching',
-      statusPath: '$.matching.state',
+      jobs: [{ describe: checkTurn, statusPath: '$.matching.state', failed: [] }],
       pending: ['BUSY'],
       succeeded: ['MATCHED', 'ACQUIRED'],
-      failed: [],
       schedule: config.matchingTurnPoll,
     });
 
@@ -186,12 +177,9 @@ export class BatchWorkflow extends Construct {
       'JobId.$': '$.matchingJob.JobId',
     }, [props.matchingWorkflowArn], '$.matchingJobStatus', ER_RETRYABLE);
     const matchingPoller = new JobPoller(this, 'Matching', {
-      describe: getMatchingJob,
-      resultPath: '$.matchingJobStatus',
-      statusPath: '$.matchingJobStatus.Status',
+      jobs: [{ describe: getMatchingJob, statusPath: '$.matchingJobStatus.Status', failed: [] }],
       pending: ['QUEUED', 'RUNNING'],
       succeeded: ['SUCCEEDED', 'FAILED'], // both are recorded by Finish Matching first
-      failed: [],
       schedule: config.matchingPoll,
     });
     const finishMatching = invoke('Finish Matching', props.matching, {
@@ -257,9 +245,9 @@ export class BatchWorkflow extends Construct {
     });
   }
 
-  /** Branch `index` of Wait For Jobs, reduced to what collect-results needs (DetectionJobResult). */
-  private jobSummary(index: number) {
-    const p = `$[${index}].job.ComprehendMedicalAsyncJobProperties`;
+  /** A finished job's Describe output, reduced to what collect-results needs (DetectionJobResult). */
+  private jobSummary(path: string) {
+    const p = `$.${path}.ComprehendMedicalAsyncJobProperties`;
     return {
       'jobId.$': `${p}.JobId`,
       'status.$': `${p}.JobStatus`,

@@ -76,6 +76,8 @@ export class HouseFunction extends Construct {
         format: OutputFormat.ESM,
         minify: true,
         sourceMap: true,
+        // Maps without the sources: stack traces still point at file:line, the map is ~60 % smaller.
+        sourcesContent: false,
         target: 'node22',
         mainFields: ['module', 'main'],
         // ESM bundles still meet CommonJS dependencies that call require().

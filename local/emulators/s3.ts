@@ -112,10 +112,15 @@ interface KoaContext {
   ip: string;
 }
 type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+type StoreMethod = (...args: never[]) => Promise<unknown>;
+interface S3rverStore {
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  [method: string]: unknown;
+}
 interface S3rverInstance {
   middleware: KoaMiddleware[];
   httpServer?: Server;
-  store: { getResourcePath(bucket: string, key: string, resource: string): string };
+  store: S3rverStore;
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
   on(event: 'event', listener: (event: { Records: S3rverRecord[] }) => void): void;
@@ -180,7 +185,10 @@ export async function startS3(options: StartS3Options): Promise<LocalS3> {
     };
     return requestContext.run(info, next);
   };
+  // koa-logger formats every request even when silent (s3rver's own logger stays for errors).
+  server.middleware = server.middleware.filter((fn) => fn.name !== 'logger');
   server.middleware.unshift(frontMiddleware);
+  cacheStoreLookups(server.store);
 
   const listeners = new Set<(record: S3EventRecord) => void>();
   let lastSequencer = 0;
@@ -232,6 +240,115 @@ export async function startS3(options: StartS3Options): Promise<LocalS3> {
       server.httpServer?.closeIdleConnections();
       await closing;
     },
+  };
+}
+
+/**
+ * s3rver's filesystem store reads from disk on every request what rarely changes: the bucket
+ * (a stat), its CORS and website configurations (two failing reads), and an object's metadata (a
+ * stat and two reads per GET/HEAD). Keep those in memory; every mutation through the store
+ * invalidates them, and a lookup racing a mutation of the same key is not cached. Objects
+ * themselves are still read from and written to disk (the data folder stays the bucket).
+ */
+function cacheStoreLookups(store: S3rverStore): void {
+  const original = <T extends StoreMethod>(name: string) => {
+    const fn = store[name];
+    if (typeof fn !== 'function') throw new Error(`s3rver's store has no ${name}(): update local/emulators/s3.ts for this s3rver version`);
+    return (fn as T).bind(store) as T;
+  };
+  const buckets = new Map<string, unknown>();
+  const subresources = new Map<string, unknown>();
+  const metadata = new Map<string, Record<string, unknown>>();
+  const generation = new Map<string, number>();
+  const busy = new Map<string, number>();
+  const objectKey = (bucket: string, key: string) => `${bucket}\u0000${key}`;
+  const bump = (k: string) => generation.set(k, (generation.get(k) ?? 0) + 1);
+
+  /** Wraps a mutation of one object: lookups during it are neither served from nor stored in the cache. */
+  const mutating = (name: string, keyOf: (args: unknown[]) => string) => {
+    const fn = original<(...args: unknown[]) => Promise<unknown>>(name);
+    store[name] = async (...args: unknown[]) => {
+      const k = keyOf(args);
+      busy.set(k, (busy.get(k) ?? 0) + 1);
+      bump(k);
+      metadata.delete(k);
+      try {
+        return await fn(...args);
+      } finally {
+        busy.set(k, busy.get(k)! - 1);
+        bump(k);
+        metadata.delete(k);
+      }
+    };
+  };
+  mutating('putObject', ([object]) => objectKey((object as { bucket: string }).bucket, (object as { key: string }).key));
+  mutating('putMetadata', ([bucket, key]) => objectKey(String(bucket), String(key)));
+  mutating('copyObject', ([, , destBucket, destKey]) => objectKey(String(destBucket), String(destKey)));
+  mutating('deleteObject', ([bucket, key]) => objectKey(String(bucket), String(key)));
+  // putObjectMultipart and copyObject with new metadata go through putObject/putMetadata above.
+  const reset = original<() => Promise<unknown>>('reset') as unknown as () => void;
+  store.reset = () => {
+    for (const cache of [buckets, subresources, metadata]) cache.clear();
+    reset();
+  };
+
+  const getMetadata = original<(bucket: string, key: string) => Promise<Record<string, unknown>>>('getMetadata');
+  store.getMetadata = async (bucket: string, key: string) => {
+    const k = objectKey(bucket, key);
+    const cached = metadata.get(k);
+    if (cached && !busy.get(k)) return { ...cached };
+    const before = generation.get(k);
+    const result = await getMetadata(bucket, key);
+    if (generation.get(k) === before && !busy.get(k)) metadata.set(k, { ...result });
+    return result;
+  };
+
+  const getBucket = original<(bucket: string) => Promise<unknown>>('getBucket');
+  store.getBucket = async (bucket: string) => {
+    if (buckets.has(bucket)) return buckets.get(bucket);
+    const result = await getBucket(bucket);
+    buckets.set(bucket, result);
+    return result;
+  };
+  for (const name of ['putBucket', 'deleteBucket']) {
+    const fn = original<(bucket: string) => Promise<unknown>>(name);
+    store[name] = async (bucket: string) => {
+      buckets.delete(bucket);
+      for (const k of [...subresources.keys()]) if (k.startsWith(`${bucket}\u0000`)) subresources.delete(k);
+      try {
+        return await fn(bucket);
+      } finally {
+        buckets.delete(bucket);
+      }
+    };
+  }
+
+  const subresourceKey = (bucket: string, key: string | undefined, type: string) => `${bucket}\u0000${key ?? ''}\u0000${type}`;
+  const getSubresource = original<(bucket: string, key: string | undefined, type: string) => Promise<unknown>>('getSubresource');
+  store.getSubresource = async (bucket: string, key: string | undefined, type: string) => {
+    const k = subresourceKey(bucket, key, type);
+    if (subresources.has(k)) return subresources.get(k);
+    const result = await getSubresource(bucket, key, type);
+    subresources.set(k, result);
+    return result;
+  };
+  const putSubresource = original<(bucket: string, key: string | undefined, resource: { type: string }) => Promise<unknown>>('putSubresource');
+  store.putSubresource = async (bucket: string, key: string | undefined, resource: { type: string }) => {
+    subresources.delete(subresourceKey(bucket, key, resource.type));
+    try {
+      return await putSubresource(bucket, key, resource);
+    } finally {
+      subresources.delete(subresourceKey(bucket, key, resource.type));
+    }
+  };
+  const deleteSubresource = original<(bucket: string, key: string | undefined, type: string) => Promise<unknown>>('deleteSubresource');
+  store.deleteSubresource = async (bucket: string, key: string | undefined, type: string) => {
+    subresources.delete(subresourceKey(bucket, key, type));
+    try {
+      return await deleteSubresource(bucket, key, type);
+    } finally {
+      subresources.delete(subresourceKey(bucket, key, type));
+    }
   };
 }
 

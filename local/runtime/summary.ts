@@ -64,10 +64,13 @@ async function matchClusters(s3: S3Client, bucket: string, jobId: string | undef
   return clusters;
 }
 
-export async function summarize(runtime: LocalRuntime): Promise<RunSummary> {
-  const dynamo = new DynamoDBClient({ endpoint: runtime.endpoints.dynamodb, region: 'us-east-1', credentials: runtime.credentials });
-  const items = await scanAll(dynamo, runtime.tableName);
-  dynamo.destroy();
+/** The run's summary; `items` is the table if the caller scanned it already (one scan for 10,000 documents is seconds). */
+export async function summarize(runtime: LocalRuntime, items?: Array<Record<string, unknown>>): Promise<RunSummary> {
+  if (!items) {
+    const dynamo = new DynamoDBClient({ endpoint: runtime.endpoints.dynamodb, region: 'us-east-1', credentials: runtime.credentials });
+    items = await scanAll(dynamo, runtime.tableName);
+    dynamo.destroy();
+  }
   const documents = items.filter((i) => i.entity === 'DOCUMENT') as unknown as DocumentItem[];
   const batchItems = (items.filter((i) => i.entity === 'BATCH') as unknown as BatchItem[]).sort((a, b) => a.batchId.localeCompare(b.batchId));
   const runs = (items.filter((i) => i.entity === 'MATCHING_RUN') as unknown as MatchingRunItem[]).sort((a, b) => a.runId.localeCompare(b.runId));
@@ -82,10 +85,18 @@ export async function summarize(runtime: LocalRuntime): Promise<RunSummary> {
   }
 
   let stateTransitions = 0;
+  // Listed once: batches × executions would be quadratic at 10,000 documents.
+  const executions: ReturnType<LocalRuntime['sfn']['listExecutions']>['executions'] = [];
+  let token: string | undefined;
+  do {
+    const page = runtime.sfn.listExecutions({ stateMachineArn: runtime.stateMachineArn, nextToken: token, maxResults: 1000 });
+    executions.push(...page.executions);
+    token = page.nextToken;
+  } while (token);
   const batches = batchItems.map((b) => {
     let transitions = 0;
     let durationMs = 0;
-    for (const e of runtime.sfn.listExecutions({ stateMachineArn: runtime.stateMachineArn }).executions) {
+    for (const e of executions) {
       if (!e.name?.startsWith(b.batchId) || !e.executionArn) continue;
       const stats = runtime.sfn.getExecutionStats(e.executionArn);
       transitions += stats.stateTransitions;

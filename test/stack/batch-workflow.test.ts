@@ -1,6 +1,6 @@
 import aslValidator from 'asl-validator';
 import { Match } from 'aws-cdk-lib/assertions';
-import { pollWaits } from '../../lib/constructs/job-poller.js';
+import { pollTimes, pollWaits } from '../../lib/constructs/job-poller.js';
 import { defaultConfig } from '../../lib/config.js';
 import { allStates, batchDefinition, synthesize } from '../support/stack.js';
 
@@ -42,16 +42,22 @@ describe('definition', () => {
     expect(text).not.toMatch(/JSONata|"Assign"|"Arguments"|"ItemReader"/);
   });
 
-  test('the two Comprehend Medical pollers run in parallel', () => {
-    const parallel = state('Wait For Jobs');
-    expect(parallel.Type).toBe('Parallel');
-    const starts = parallel.Branches!.map((b) => b.StartAt);
-    expect(starts).toEqual(['Entities Job Start', 'SNOMED CT Job Start']);
+  test('one loop follows both Comprehend Medical jobs: each poll describes both', () => {
+    expect(state('Detection Jobs Wait').Next).toBe('Describe Entities Job');
     expect(state('Describe Entities Job').Resource).toBe('arn:aws:states:::aws-sdk:comprehendmedical:describeEntitiesDetectionV2Job');
+    expect(state('Describe Entities Job').Next).toBe('Describe SNOMED CT Job');
     expect(state('Describe SNOMED CT Job').Resource).toBe('arn:aws:states:::aws-sdk:comprehendmedical:describeSNOMEDCTInferenceJob');
+    expect(state('Describe SNOMED CT Job').Next).toBe('Detection Jobs Status');
+    // The loop's result is what collect-results reads: one DetectionJobResult per job.
+    const done = state('Detection Jobs Done');
+    expect(done.Next).toBe('Collect Results');
+    expect(done).toMatchObject({ ResultPath: '$.detection' });
+    expect(Object.keys(done.Parameters!)).toEqual(['entities', 'snomed']);
+    expect(done.Parameters!.snomed).toMatchObject({ 'jobId.$': '$.snomedJob.ComprehendMedicalAsyncJobProperties.JobId', 'endTime.$': '$.snomedJob.ComprehendMedicalAsyncJobProperties.EndTime' });
+    expect(Object.values(states).some((s) => s.Type === 'Parallel' && s !== state('Process Batch'))).toBe(false);
   });
 
-  test.each(['Entities Job', 'SNOMED CT Job', 'Matching', 'Matching Turn'])('%s poller: Wait -> Describe -> Choice -> Advance -> back to Wait', (poller) => {
+  test.each(['Detection Jobs', 'Matching', 'Matching Turn'])('%s poller: Wait -> Describe -> Choice -> Advance -> back to Wait', (poller) => {
     expect(state(`${poller} Start`).Next).toBe(`${poller} Wait`);
     expect(state(`${poller} Wait`)).toMatchObject({ Type: 'Wait', SecondsPath: '$.poll.wait' });
     expect(state(`${poller} Advance`).Next).toBe(`${poller} Wait`); // the back-edge
@@ -59,48 +65,78 @@ describe('definition', () => {
       'attempt.$': 'States.MathAdd($.poll.attempt, 1)',
       'wait.$': expect.stringMatching(/^States\.ArrayGetItem\(States\.Array\([\d, ]+\), States\.MathAdd\(\$\.poll\.attempt, 1\)\)$/),
     });
+    expect(state(`${poller} Status`).Default).toBe(`${poller} Advance`);
   });
 
-  test('the detection poller backs off exponentially to the cap and gives up at the deadline', () => {
-    const waits = pollWaits(defaultConfig.detectionPoll);
-    expect(waits.slice(0, 4)).toEqual([60, 90, 135, 203]);
-    expect(Math.max(...waits)).toBe(defaultConfig.detectionPoll.capSeconds);
+  test('the detection schedule: backoff for short jobs, then at most 10 % late, capped, up to the deadline', () => {
+    const schedule = defaultConfig.detectionPoll;
+    const waits = pollWaits(schedule);
+    expect(waits.slice(0, 4)).toEqual([60, 90, 135, 202]);
+    expect(Math.max(...waits)).toBe(schedule.capSeconds);
     const total = waits.reduce((a, b) => a + b, 0);
-    expect(total).toBeGreaterThanOrEqual(defaultConfig.detectionPoll.deadlineSeconds);
-    expect(total - waits[waits.length - 1]!).toBeLessThan(defaultConfig.detectionPoll.deadlineSeconds);
-    const advance = state('Entities Job Advance').Parameters!['wait.$'] as string;
+    expect(total).toBeGreaterThanOrEqual(schedule.deadlineSeconds);
+    expect(total - waits[waits.length - 1]!).toBeLessThan(schedule.deadlineSeconds);
+    // A job ending at any D >= 30 min is seen by 1.1 × D: check every second up to the deadline.
+    const times = pollTimes(schedule);
+    for (let d = schedule.lagBoundFromSeconds!; d <= schedule.deadlineSeconds; d += 1) {
+      const seen = times.find((t) => t >= d)!;
+      if (seen - d > 0.1 * d) throw new Error(`a job ending at ${d} s is seen at ${seen} s`);
+    }
+    // Seven polls reach 30 minutes (a fixed 30 s poll needs 60).
+    expect(times.filter((t) => t < 1800)).toHaveLength(6);
+    const advance = state('Detection Jobs Advance').Parameters!['wait.$'] as string;
     expect(advance).toContain(`States.Array(${waits.join(', ')})`);
-    const deadlineRule = state('Entities Job Status').Choices!.find((c) => JSON.stringify(c).includes('NumericGreaterThanEquals'));
+    const deadlineRule = state('Detection Jobs Status').Choices!.find((c) => JSON.stringify(c).includes('NumericGreaterThanEquals'));
     expect(JSON.stringify(deadlineRule)).toContain(`"NumericGreaterThanEquals":${waits.length - 1}`);
-    expect(deadlineRule!.Next).toBe('Entities Job Deadline');
-    expect(state('Entities Job Deadline')).toMatchObject({ Type: 'Fail', Error: 'DeadlineExceeded' });
-    // 24 h of polling stays far below the 25,000-event history limit (~4 transitions per poll).
-    expect(waits.length * 4 * 2).toBeLessThan(2500);
+    expect(deadlineRule!.Next).toBe('Detection Jobs Deadline');
+    expect(state('Detection Jobs Deadline')).toMatchObject({ Type: 'Fail', Error: 'DeadlineExceeded' });
+    // 24 h of polling stays far below the 25,000-event history limit: per poll a Wait (2 events),
+    // two aws-sdk tasks (5 each), a Choice and a Pass (2 each).
+    expect(waits.length * 16).toBeLessThan(2500);
   });
 
-  test('the status Choice covers all seven JobStatus values', () => {
-    const choice = JSON.stringify(state('Entities Job Status'));
-    for (const status of ['SUBMITTED', 'IN_PROGRESS', 'COMPLETED', 'PARTIAL_SUCCESS', 'FAILED', 'STOP_REQUESTED', 'STOPPED']) {
-      expect(choice).toContain(`"StringEquals":"${status}"`);
+  test('a constant schedule is not inlined as an array (a fixed 30 s poll for 30 days)', () => {
+    const fixed = batchDefinition(synthesize({}, { 'chartflow:detectionPoll': { baseSeconds: 30, capSeconds: 30, backoffRate: 1, deadlineSeconds: 30 * 86400, maxLagRatio: null } }).template);
+    const fixedStates = allStates(fixed);
+    expect(fixedStates['Detection Jobs Advance']!.Parameters).toMatchObject({ wait: 30 });
+    expect(JSON.stringify(fixedStates['Detection Jobs Status'])).toContain(`"NumericGreaterThanEquals":${30 * 2880 - 1}`);
+  });
+
+  test('the status Choice covers all seven JobStatus values of both jobs; anything else fails', () => {
+    const choice = state('Detection Jobs Status');
+    for (const job of ['entitiesJob', 'snomedJob']) {
+      const rules = JSON.stringify(choice.Choices!.filter((c) => JSON.stringify(c).includes(`$.${job}.`)));
+      for (const status of ['SUBMITTED', 'IN_PROGRESS', 'COMPLETED', 'PARTIAL_SUCCESS', 'FAILED', 'STOP_REQUESTED', 'STOPPED']) {
+        expect(rules).toContain(`"StringEquals":"${status}"`);
+      }
     }
-    expect(state('Entities Job FAILED')).toMatchObject({ Type: 'Fail', Error: 'JobFailed', CausePath: '$.job.ComprehendMedicalAsyncJobProperties.Message' });
-    expect(state('Entities Job STOPPED')).toMatchObject({ Type: 'Fail', Error: 'JobStopped' });
-    expect(state('Entities Job Status').Default).toBe('Entities Job Unknown Status');
+    for (const label of ['Entities', 'SNOMED CT']) {
+      expect(state(`Detection Jobs ${label} FAILED`)).toMatchObject({ Type: 'Fail', Error: 'JobFailed' });
+      expect(state(`Detection Jobs ${label} STOPPED`)).toMatchObject({ Type: 'Fail', Error: 'JobStopped' });
+      expect(state(`Detection Jobs ${label} Unknown Status`)).toMatchObject({ Type: 'Fail', Error: 'UnknownJobStatus' });
+    }
+    expect(state('Detection Jobs SNOMED CT FAILED').CausePath).toBe('$.snomedJob.ComprehendMedicalAsyncJobProperties.Message');
+    // Failures are matched before "all done", so a failing job ends the loop whatever its sibling does.
+    const names = choice.Choices!.map((c) => c.Next);
+    expect(names.indexOf('Detection Jobs Done')).toBeGreaterThan(names.indexOf('Detection Jobs Record SNOMED CT STOPPED'));
   });
 
   test('a failed or stopped job is recorded before the loop fails, so a redrive does not reuse it', () => {
-    for (const status of ['FAILED', 'STOPPED']) {
-      const record = state(`Entities Job Record ${status}`);
-      expect(record.Resource).toBe('arn:aws:states:::dynamodb:updateItem');
-      expect(record.Next).toBe(`Entities Job ${status}`);
-      expect(JSON.stringify(state('Entities Job Status').Choices)).toContain(`"StringEquals":"${status}","Next":"Entities Job Record ${status}"`);
+    for (const label of ['Entities', 'SNOMED CT']) {
+      for (const status of ['FAILED', 'STOPPED']) {
+        const record = state(`Detection Jobs Record ${label} ${status}`);
+        expect(record.Resource).toBe('arn:aws:states:::dynamodb:updateItem');
+        expect(record.Next).toBe(`Detection Jobs ${label} ${status}`);
+      }
     }
+    expect(JSON.stringify(state('Detection Jobs Status').Choices)).toContain('"StringEquals":"FAILED","Next":"Detection Jobs Record Entities FAILED"');
   });
 
-  test('a status change while pending is recorded in DynamoDB', () => {
-    const record = state('Entities Job Record Status');
+  test('a status change while pending is recorded in DynamoDB, both jobs in one write', () => {
+    const record = state('Detection Jobs Record Status');
     expect(record.Resource).toBe('arn:aws:states:::dynamodb:updateItem');
-    expect(record.Next).toBe('Entities Job Advance');
+    expect(record.Next).toBe('Detection Jobs Advance');
+    expect(String(record.Parameters!.UpdateExpression)).toMatch(/entitiesJob\.#status = :entities.*snomedJob\.#status = :snomed/);
   });
 
   test('throttling and internal errors are retried with full jitter and a cap', () => {
@@ -113,7 +149,7 @@ describe('definition', () => {
 
   test('jobs are started by the workflow only when ingest could not', () => {
     const choice = state('Jobs Started?');
-    expect(choice.Choices).toEqual([{ Variable: '$.jobs', IsPresent: true, Next: 'Wait For Jobs' }]);
+    expect(choice.Choices).toEqual([{ Variable: '$.jobs', IsPresent: true, Next: 'Detection Jobs Start' }]);
     expect(choice.Default).toBe('Start Jobs');
   });
 
