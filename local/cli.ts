@@ -12,7 +12,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Prefix } from '../contracts/layout.js';
-import { parseFaults } from './faults.js';
+import { FAULT_NAMES, parseFaults } from './faults.js';
 import type { EventEnvelope } from './emulators/eventbridge.js';
 import { LocalRuntime, LOCAL_REGION } from './runtime/runtime.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -29,11 +29,11 @@ interface Args {
 
 const USAGE = `usage: chartflow start [files or folders...] [--data-dir DIR] [--faults SPEC]
        chartflow up [--data-dir DIR] [--faults SPEC]
-faults: cm.throttle=RATE, cm.internal=RATE, cm.job=COMPLETED|FAILED|PARTIAL_SUCCESS|STOPPED, cm.jobMinutes=N,
-        er.throttle=RATE, er.internal=RATE, er.job=SUCCEEDED|FAILED, er.jobMinutes=N, crash=<function>:<step>, seed=N`;
+faults (name=value, comma-separated; see the README's Guarantees): ${FAULT_NAMES.join(', ')}`;
 
 export function parseArgs(argv: string[]): Args {
-  const [command = 'start', ...rest] = argv;
+  // No command, only options (`chartflow --help`, `chartflow --faults ...`): start.
+  const [command = 'start', ...rest] = argv[0]?.startsWith('-') ? ['start', ...argv] : argv;
   const args: Args = { command, paths: [], dataDir: '.chartflow' };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
