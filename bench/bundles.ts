@@ -8,7 +8,9 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Env } from '../contracts/env.js';
+import { LAMBDA_BUNDLING } from '../lib/constructs/house-function.js';
 
 export interface BundleReport {
   name: string;
@@ -25,18 +27,18 @@ export interface BundleReport {
   unexpected: string[];
 }
 
-/** The same esbuild options as HouseFunction's NodejsFunction bundling. */
+/** HouseFunction's bundling (LAMBDA_BUNDLING), as esbuild options. */
 export const HOUSE_BUNDLING: BuildOptions = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-  external: [],
+  format: LAMBDA_BUNDLING.format === OutputFormat.ESM ? 'esm' : 'cjs',
+  target: LAMBDA_BUNDLING.target,
+  minify: LAMBDA_BUNDLING.minify,
+  sourcemap: LAMBDA_BUNDLING.sourceMap,
+  sourcesContent: LAMBDA_BUNDLING.sourcesContent,
+  mainFields: LAMBDA_BUNDLING.mainFields,
+  banner: { js: LAMBDA_BUNDLING.banner },
+  external: LAMBDA_BUNDLING.externalModules,
   metafile: true,
   logLevel: 'silent',
 };

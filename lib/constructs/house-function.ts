@@ -3,7 +3,7 @@ import { type CfnResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
@@ -23,6 +23,20 @@ export interface HouseFunctionProps {
   readonly key: kms.IKey;
   readonly logRetention: logs.RetentionDays;
 }
+
+/** How every Lambda is bundled (also what `npm run bench` bundles and measures). */
+export const LAMBDA_BUNDLING = {
+  format: OutputFormat.ESM,
+  minify: true,
+  sourceMap: true,
+  // Maps without the sources: stack traces still point at file:line, the map is ~60 % smaller.
+  sourcesContent: false,
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  // ESM bundles still meet CommonJS dependencies that call require().
+  banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+  externalModules: [] as string[],
+} satisfies BundlingOptions;
 
 /**
  * The one way Chartflow builds a Lambda function: Node.js 22 on arm64, an ESM bundle (minified,
@@ -72,18 +86,7 @@ export class HouseFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        // Maps without the sources: stack traces still point at file:line, the map is ~60 % smaller.
-        sourcesContent: false,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        // ESM bundles still meet CommonJS dependencies that call require().
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        externalModules: [],
-      },
+      bundling: LAMBDA_BUNDLING,
     });
     // Tells the local runtime which source module this function runs (it runs sources, not bundles).
     (this.function.node.defaultChild as CfnResource).addMetadata(ENTRY_METADATA_KEY, `lambdas/${props.lambdaName}/handler.ts`);
