@@ -77,6 +77,36 @@ function entityScore(v: TrieValue<EntityEntry>, tokenCount: number, caseMatches:
 
 const PHI_CATEGORY = 'PROTECTED_HEALTH_INFORMATION' as const;
 
+/** Devices that name a drug class alone ("uses her inhaler") and a form after a drug's name. */
+const DEVICE_FORMS = new Set(['inhaler', 'inhalers']);
+
+/** A size ("3 cm", "5-7 mm", "1.2 x 0.8 cm") or a grade ("grade 2", "LA grade B", "grade II"). */
+const SIZE_OR_GRADE_RE = /(?:\d+(?:\.\d+)?(?:\s*(?:-|to|x)\s*\d+(?:\.\d+)?)*\s*(?:mm|cm)|(?:[A-Z]{2,4}\s+)?[Gg]rade\s+(?:[0-4]|[IV]{1,3}|[A-D])[ab]?)(?![\w/])/y;
+
+/** Words before an occupation that are not part of it ("works as a", "retired", "45 yo"). */
+const NOT_TRADE = new Set([
+  'a', 'an', 'the', 'as', 'is', 'was', 'are', 'were', 'be', 'been', 'retired', 'former', 'formerly', 'works', 'worked', 'working', 'work', 'employed',
+  'unemployed', 'job', 'part', 'full', 'time', 'and', 'or', 'her', 'his', 'their', 'my', 'yo', 'old', 'year', 'years', 'male', 'female', 'man', 'woman',
+  'boy', 'girl', 'who', 'with', 'currently', 'previously', 'now', 'still', 'of', 'at', 'for', 'in', 'on', 'by', 'to', 'from', 'self', 'also', 'lives',
+  'married', 'single', 'divorced', 'widowed', 'patient', 'pt', 'she', 'he', 'they', 'occupation', 'occupational', 'retiree',
+]);
+const MAX_TRADE_WORDS = 3;
+
+function extendOccupation(text: string, tokens: readonly Token[], m: Mention, mentionAt: (Mention | undefined)[], isClaimed: (t: Token) => boolean): Mention {
+  let first = m.first;
+  for (let j = m.first - 1; j >= 0 && m.first - j <= MAX_TRADE_WORDS; j--) {
+    const t = tokens[j] as Token;
+    const next = tokens[j + 1] as Token;
+    if (t.kind !== 'word' || t.sentence !== next.sentence || mentionAt[j] !== undefined || isClaimed(t)) break;
+    if (!/^[a-z]+$/.test(t.text) || NOT_TRADE.has(t.norm) || text.slice(t.end, next.start) !== ' ') break;
+    first = j;
+  }
+  if (first === m.first) return m;
+  const extended: Mention = { ...m, first, start: (tokens[first] as Token).start };
+  for (let j = first; j <= m.last; j++) mentionAt[j] = extended;
+  return extended;
+}
+
 // The emulator usually runs both operations on the same document: keep the last analysis.
 let last: Analysis | undefined;
 
@@ -190,6 +220,13 @@ function analyzeUncached(text: string): Analysis {
     }
   }
 
+  // "civil engineer", "hotel housekeeper", "high school chemistry teacher": the words naming the
+  // trade before an occupation belong to it.
+  for (let k = 0; k < mentions.length; k++) {
+    const m = mentions[k] as Mention;
+    if (m.type === 'PROFESSION') mentions[k] = extendOccupation(text, tokens, m, mentionAt, isClaimed);
+  }
+
   // Combination products written with a hyphen or slash ("losartan-hydrochlorothiazide",
   // "tobramycin/dexamethasone") are one medication.
   mentions.sort((a, b) => a.start - b.start);
@@ -201,6 +238,15 @@ function analyzeUncached(text: string): Analysis {
     mentions.splice(k, 2, merged);
     for (let j = merged.first; j <= merged.last; j++) mentionAt[j] = merged;
     k--;
+  }
+
+  // "albuterol inhaler": after a drug's name the device is its FORM, not a second medication.
+  for (let k = 1; k < mentions.length; k++) {
+    const a = mentions[k - 1] as Mention;
+    const b = mentions[k] as Mention;
+    if (a.category !== 'MEDICATION' || b.category !== 'MEDICATION' || !/^\s+$/.test(text.slice(a.end, b.start)) || !DEVICE_FORMS.has(text.slice(b.start, b.end).toLowerCase())) continue;
+    mentions.splice(k--, 1);
+    for (let j = b.first; j <= b.last; j++) mentionAt[j] = undefined;
   }
 
   composeMentions(text, tokens, mentions, mentionAt);
@@ -236,6 +282,23 @@ function analyzeUncached(text: string): Analysis {
       addMod(modHit, modValue.entry);
       k = modHit.last;
     }
+  }
+  // Sizes and grades written before a finding describe it: "3 cm hiatal hernia", "5-7 mm polyps",
+  // "grade 2 nasal polyps", "LA grade B esophagitis".
+  for (let k = 0; k < tokens.length; k++) {
+    const tok = tokens[k] as Token;
+    if (mentionAt[k] !== undefined || modAt[k] !== undefined || isClaimed(tok)) continue;
+    const hit = stickyMatch(SIZE_OR_GRADE_RE, text, tok.start);
+    if (hit === null) continue;
+    const end = tok.start + hit[0].length;
+    let last = k;
+    while (last + 1 < tokens.length && (tokens[last + 1] as Token).end <= end) last++;
+    if ((tokens[last] as Token).end !== end || mentionAt[last + 1]?.category !== 'MEDICAL_CONDITION' || mentionAt[last + 1]?.first !== last + 1) continue;
+    let free = true;
+    for (let j = k; j <= last; j++) if (mentionAt[j] !== undefined || modAt[j] !== undefined) free = false;
+    if (!free) continue;
+    addMod({ first: k, last, values: [] }, { type: 'QUALITY' });
+    k = last;
   }
   function addMod(hit: TrieHit<unknown>, entry: ModifierEntry): void {
     const m: ModMatch = { type: entry.type, first: hit.first, last: hit.last, start: (tokens[hit.first] as Token).start, end: (tokens[hit.last] as Token).end };

@@ -36,6 +36,7 @@ export function attachAttributes(doc: Doc): void {
     else if (m.category === 'BEHAVIORAL_ENVIRONMENTAL_SOCIAL') behavioralAttributes(doc, m);
   }
   for (const m of doc.mentions) if (m.category === 'MEDICAL_CONDITION') conditionAttributes(doc, m);
+  for (const m of doc.mentions) if (m.category === 'ANATOMY' && m.consumedBy === undefined) examSubjectSite(doc, m);
   for (const m of doc.mentions) if (m.category === 'ANATOMY' && m.consumedBy === undefined) anatomyAttributes(doc, m);
 }
 
@@ -208,6 +209,8 @@ function testAttributes(doc: Doc, m: Mention): void {
   const end = m.end + r[0].length;
   // Stop at a sentence end, at another entity, and at "negative for ..." (a negation trigger).
   if (!isFree(doc, vs, end) || /^[a-z]/i.test(value) && /^\s*for\b/.test(doc.text.slice(end))) return;
+  // "CBC at 24-28 wks", "repeat A1c in 3 months": a number counting time is when, not a result.
+  if (unit === undefined && /^\s*(?:-\s*\d+\s*)?(?:wks?|weeks?|days?|months?|mos?|years?|yrs?|hours?|hrs?|h)\b/i.test(doc.text.slice(end))) return;
   const lastTok = tokenAfter(doc, end, m.last) - 1;
   for (let k = m.last + 1; k <= lastTok; k++) {
     const other = doc.mentionAt[k];
@@ -264,8 +267,10 @@ function behavioralAttributes(doc: Doc, m: Mention): void {
 }
 
 const PRE_LINK = new Set([',', 'and', '/', 'or', 'to']);
-const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'involving', 'radiating', 'radiates', 'radiated', 'extending', 'extends', 'spreading', 'into', 'affecting', 'around', 'behind', 'under', 'above', 'below', 'across', 'along', 'near', 'within']);
-const POST_LINK = new Set([...POST_START, 'the', 'her', 'his', 'their', 'both', 'its', ',', 'and', 'or', '/', 'side', 'of']);
+const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'throughout', 'involving', 'radiating', 'radiates', 'radiated', 'extending', 'extends', 'spreading', 'into', 'affecting', 'around', 'behind', 'under', 'above', 'below', 'across', 'along', 'near', 'within']);
+// Words naming a part of the site in between ("over the posterior edge of the distal fibula").
+const SITE_PART = ['side', 'edge', 'base', 'tip', 'aspect', 'surface', 'border', 'region', 'area', 'portion', 'angle', 'dorsum'];
+const POST_LINK = new Set([...POST_START, ...SITE_PART, 'the', 'her', 'his', 'their', 'both', 'its', ',', 'and', 'or', '/', 'of']);
 const PHRASE_START = new Set(['with', 'by', 'on', 'after', 'since', 'for', 'from']);
 const COPULA = new Set(['is', 'was', 'are', 'were', 'now', 'currently', 'remains', 'still', 'seems', 'appears', 'became', 'getting']);
 const CONDITION_MODS = new Set<ModMatch['type']>(['ACUITY', 'QUALITY', 'DIRECTION']);
@@ -324,7 +329,7 @@ function conditionAttributes(doc: Doc, m: Mention): void {
   if (first !== undefined && first.sentence === sentence && (POST_START.has(first.norm) || appositionSite(doc, from, sentence))) {
     const pending: Found[] = [];
     let sites = 0;
-    for (let j = from, n = 0; j < tokens.length && n < 10; n++) {
+    for (let j = from, n = 0; j < tokens.length && n < 16; n++) {
       const t = tokens[j] as Token;
       if (t.sentence !== sentence) break;
       const mod = doc.modAt[j];
@@ -336,7 +341,7 @@ function conditionAttributes(doc: Doc, m: Mention): void {
       } else if (other === undefined && mod !== undefined && mod.type === 'DIRECTION') {
         pending.push({ type: 'DIRECTION', start: mod.start, end: mod.end, distance: j - m.last, score: 0.92 });
         j = mod.last + 1;
-      } else if (other === undefined && POST_LINK.has(t.norm)) {
+      } else if (other === undefined && (POST_LINK.has(t.norm) || ORDINAL_RE.test(t.text))) {
         j++;
       } else break;
     }
@@ -346,6 +351,60 @@ function conditionAttributes(doc: Doc, m: Mention): void {
   }
   for (const f of found) if (f.ref !== undefined) f.ref.consumedBy = m;
   commit(doc, m, found);
+}
+
+const CLAUSE_OPENERS = new Set([':', '-', '*', '•']);
+const EXAM_SUBJECT_WINDOW = 12;
+const SITE_LIST_LINK = new Set([',', 'and', '/', '&']);
+/** Words after which the clause names a diagnosis or a cause, not more findings of the site. */
+const EXAM_CLAUSE_END = new Set(['c/w', 'consistent', 'suggestive', 'concerning', 'likely', 'due', 'secondary', 'from', 'because']);
+const ORDINAL_RE = /^\d+(?:st|nd|rd|th)$/i;
+
+/**
+ * An exam line names its site first and its findings after it: "Abdomen soft, nontender",
+ * "Oropharynx without thrush", "Sacrum: intact, blanchable erythema". A site that opens its clause
+ * is the SYSTEM_ORGAN_SITE of each finding in that clause that has no site of its own; with no
+ * such finding ("Lungs clear") it stays an entity.
+ */
+function examSubjectSite(doc: Doc, site: Mention): void {
+  const { tokens } = doc;
+  const sentence = (tokens[site.first] as Token).sentence;
+  const before = tokens[site.first - 1];
+  if (before !== undefined && before.sentence === sentence && !CLAUSE_OPENERS.has(before.text)) return;
+  // "- scalp, dorsal hands, forearms: papules", "bilateral elbows and knees: plaques": a list of
+  // sites opening the clause are all sites of its findings.
+  const sites = [site];
+  let lastSite = site.last;
+  for (let j = site.last + 1; j < tokens.length; ) {
+    const t = tokens[j] as Token;
+    if (t.sentence !== sentence || !SITE_LIST_LINK.has(t.norm)) break;
+    let k = j + 1;
+    const mod = doc.modAt[k];
+    if (mod !== undefined && mod.type === 'DIRECTION' && mod.first === k) k = mod.last + 1;
+    const next = doc.mentionAt[k];
+    if (next === undefined || next.category !== 'ANATOMY' || next.first !== k || next.consumedBy !== undefined) break;
+    sites.push(next);
+    lastSite = next.last;
+    j = next.last + 1;
+  }
+  const listed = sites.length > 1;
+  if (listed && (tokens[lastSite + 1] as Token | undefined)?.text !== ':') return;
+  const findings: Mention[] = [];
+  for (let j = lastSite + 1; j < tokens.length && j <= lastSite + EXAM_SUBJECT_WINDOW; j++) {
+    if ((tokens[j] as Token).sentence !== sentence) break;
+    // "Lungs clear, no wheezing": a negated finding after the comma is a clause of its own.
+    if ((tokens[j] as Token).norm === 'no' || EXAM_CLAUSE_END.has((tokens[j] as Token).norm)) break;
+    const other = doc.mentionAt[j];
+    if (other === undefined) continue;
+    if (other.category !== 'MEDICAL_CONDITION') break;
+    if (other.first === j && other.consumedBy === undefined && !other.attributes.some((a) => a.type === 'SYSTEM_ORGAN_SITE')) findings.push(other);
+    j = other.last;
+  }
+  if (findings.length === 0) return;
+  for (const finding of findings) {
+    commit(doc, finding, sites.map((s) => ({ type: 'SYSTEM_ORGAN_SITE', start: s.start, end: s.end, distance: finding.first - s.last, score: s.score, ref: s })));
+  }
+  for (const s of sites) s.consumedBy = findings[0];
 }
 
 function anatomyAttributes(doc: Doc, m: Mention): void {
@@ -390,6 +449,8 @@ function appositionSite(doc: Doc, from: number, sentence: number): boolean {
   if (site === undefined || site.category !== 'ANATOMY' || site.first !== j || site.consumedBy !== undefined) return false;
   const t = doc.tokens[site.last + 1];
   if (t === undefined || t.sentence !== sentence) return true;
+  // "pronator drift, LLE 4/5": a site with a score of its own opens the next exam clause.
+  if (t.kind === 'num') return false;
   const after = doc.mentionAt[site.last + 1];
   return after === undefined || after.category !== 'MEDICAL_CONDITION';
 }

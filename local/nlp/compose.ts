@@ -23,7 +23,10 @@ const SPECIALTY = new Set([
   'colorectal', 'pediatric', 'paediatric', 'bariatric', 'transplant', 'hepatobiliary', 'oncologic', 'surgical', 'acute care',
   'neuro', 'spine', 'hand', 'breast', 'urologic', 'ent', 'oral', 'maxillofacial',
 ]);
-const SERVICE_AFTER = new Set(['consulted', 'consult', 'consults', 'team', 'service', 'following', 'follows', 'recommends', 'recs', 'resident', 'attending', 'clinic', 'note']);
+const SERVICE_AFTER = new Set(['aware', 'consulted', 'consult', 'consults', 'team', 'service', 'following', 'follows', 'recommends', 'recs', 'resident', 'attending', 'clinic', 'note']);
+
+/** What follows an organ word when it names a service or a visit rather than a body site. */
+const ORGAN_SERVICE_RE = /^(?:\/[A-Za-z]+)?[ \t]+(?:clinic|service|consult(?:ation)?|team|visit|unit|department|dept|follow-up|note)\b/i;
 
 const surface = (text: string, m: Mention): string => text.slice(m.start, m.end).toLowerCase().replace(/-/g, ' ').replace(/\s+/g, ' ');
 
@@ -37,10 +40,14 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
 
   for (const m of mentions) {
     if (remove.has(m)) continue;
-    // A field label at the start of a line: "Chest: clear", "Extremities: no edema".
+    // A field label at the start of a line: "Chest: clear", "Extremities: no edema"; a service
+    // named after an organ: "Renal Clinic Note", "Pulmonary consult", "Retina/Glaucoma Visit".
     if (m.category === 'ANATOMY') {
       const before = text.slice(0, m.start);
-      if (/(?:^|\n)[ \t]*(?:[-*•]|\d{1,2}[.)])?[ \t]*$/.test(before) && /^[ \t]*:/.test(text.slice(m.end))) {
+      if (
+        (/(?:^|\n)[ \t]*(?:[-*•]|\d{1,2}[.)])?[ \t]*$/.test(before) && /^[ \t]*:/.test(text.slice(m.end))) ||
+        ORGAN_SERVICE_RE.test(text.slice(m.end, m.end + 40))
+      ) {
         remove.add(m);
         setAt(undefined, m.first, m.last);
       }
@@ -54,14 +61,28 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
     }
     if (m.category !== 'TEST_TREATMENT_PROCEDURE') continue;
     const s = surface(text, m);
+    // "HD 3": hospital day; "Lungs CTA": clear to auscultation; "bear weight": an ability, not a measurement.
+    const prevTok = tokens[m.first - 1];
+    const nextTok = tokens[m.last + 1];
+    if (
+      (text.slice(m.start, m.end) === 'HD' && nextTok?.kind === 'num' && sameSentence(nextTok.i, m.last)) ||
+      (text.slice(m.start, m.end) === 'CTA' && prevTok !== undefined && /^lungs?$/.test(prevTok.norm)) ||
+      (s === 'weight' && prevTok !== undefined && /^(?:bear|bears|bearing|bore)$/.test(prevTok.norm))
+    ) {
+      remove.add(m);
+      setAt(undefined, m.first, m.last);
+      continue;
+    }
 
-    if (s === 'surgery' || s === 'surgeries') {
+    if (s === 'surgery' || s === 'surgeries' || s === 'neurosurgery') {
       const prev = tokens[m.first - 1];
       const next = tokens[m.last + 1];
       const prevWords = text.slice(Math.max(0, m.start - 16), m.start).toLowerCase();
       const isService =
         (prev !== undefined && sameSentence(prev.i, m.first) && SPECIALTY.has(prev.norm)) ||
         (next !== undefined && sameSentence(next.i, m.last) && (SERVICE_AFTER.has(next.norm) || next.text === ':')) ||
+        // "surgery (Dr. Venkataraman) aware", "Neurosurgery (Dr. Marchetti) consulted": a team named with its surgeon.
+        /^\s*\((?:Dr\.?|Drs\.?)\s/.test(text.slice(m.end, m.end + 8)) ||
         /\bdate of\s+$/.test(prevWords);
       if (isService) {
         remove.add(m);

@@ -63,8 +63,3 @@ export function stickyMatch(re: RegExp, text: string, at: number): RegExpExecArr
   return re.exec(text);
 }
 
-/** Relative time expressions (a single global pattern run once per note). */
-export const TIME_RE = new RegExp(
-  `\\b(?:(?:for|x|×|over|within|since|in|during)\\s*)?(?:the\\s+)?(?:(?:past|last|next|previous|prior)\\s+)?(?:(?:${NUM}|a|an|few|several|couple(?:\\s+of)?)\\s*(?:more\\s+|additional\\s+|further\\s+)?|(?<=(?:past|last|next|previous|prior)\\s+))(?:-\\s*)?(?:minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|years?|yrs?)(?:\\s+(?:ago|prior to (?:admission|presentation|arrival)|prior|earlier|later|before admission|postop|post-op))?(?![A-Za-z])|\\b(?:since\\s+)?(?:(?:yesterday|this|tomorrow)\\s+(?:morning|afternoon|evening|night)|yesterday|today|tonight|tomorrow|last night|overnight|earlier today|last week|last month|last year|this week|next week|next month|next year|next winter|next summer|this winter|this summer|the day before|the night before|at night|in the morning|in the evening|at bedtime|(?:on|since|last)\\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\\b|\\bevery\\s+(?:${NUM}\\s+)?(?:days?|weeks?|months?|years?)\\b`,
-  'gi',
-);

@@ -3,7 +3,7 @@
 import type { EntitySubType } from '@aws-sdk/client-comprehendmedical';
 import type { Doc } from './analyze.js';
 import type { Mention } from './model.js';
-import { TIME_RE } from './patterns.js';
+import { NUM } from './patterns.js';
 import type { Token } from './text.js';
 
 const TIME_TYPE: Partial<Record<EntitySubType, EntitySubType>> = {
@@ -15,6 +15,24 @@ const TIME_TYPE: Partial<Record<EntitySubType, EntitySubType>> = {
   TREATMENT_NAME: 'TIME_TO_TREATMENT_NAME',
 };
 
+const UNIT = '(?:minutes?|hours?|hrs?|h|days?|weeks?|wks?|months?|mos?|years?|yrs?)';
+const PART = '(?:morning|afternoon|evening|night)';
+/** Relative time expressions (a single global pattern run once per note). */
+const TIME_RE = new RegExp(
+  [
+    // "for 3 days", "x3 days", "the past 6 weeks", "in 3-4 weeks", "about 2 months", "9+ months", "2 weeks ago", "1 week later"
+    `\\b(?:(?:for|x|×|over|within|since|in|during)\\s*)?(?:the\\s+)?(?:(?:past|last|next|previous|prior)\\s+)?(?:(?:(?:about|approximately|approx\\.?|nearly|almost|~)\\s*)?(?:${NUM}\\+?|a\\s+few|a\\s+couple(?:\\s+of)?|a|an|few|several|couple(?:\\s+of)?)\\s*(?:more\\s+|additional\\s+|further\\s+)?|(?<=(?:past|last|next|previous|prior)\\s+))(?:-\\s*)?${UNIT}(?:\\s+(?:ago|prior to (?:admission|presentation|arrival)|prior|earlier|later|before admission|postop|post-op))?(?![A-Za-z])`,
+    // "months ago", "several years ago"
+    `\\b(?:(?:many|several|some|a few)\\s+)?(?:days|weeks|months|years)\\s+(?:ago|earlier|later)\\b`,
+    // named times: "yesterday evening", "this AM", "last evening", "that evening", "since the weekend"
+    `\\b(?:since\\s+)?(?:(?:yesterday|this|tomorrow|last|that)\\s+${PART}|yesterday|today|tonight|tomorrow|overnight|earlier today|earlier this (?:week|month|year)|(?:last|this|next|that) (?:week|month|year|weekend)|over the weekend|next (?:winter|spring|summer|fall)|this (?:winter|spring|summer|fall)|the (?:day|night) before|at night|in the (?:morning|evening)s?|at bedtime|(?:on|since|last)\\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\\b`,
+    `\\bthis\\s+(?:am|pm|a\\.m\\.|p\\.m\\.)(?![A-Za-z])`,
+    `\\bsince\\s+(?:childhood|infancy|birth|adolescence|the weekend)\\b`,
+    `\\bevery\\s+(?:${NUM}\\s+)?(?:days?|weeks?|months?|years?)\\b`,
+  ].join('|'),
+  'gi',
+);
+
 export function attachTimeExpressions(doc: Doc): void {
   const { text, tokens } = doc;
   const added: Mention[] = [];
@@ -25,14 +43,22 @@ export function attachTimeExpressions(doc: Doc): void {
     const start = m.index + (lead?.[0].length ?? 0);
     const end = m.index + m[0].length;
     if (end <= start) continue;
-    // "twice a day", "three times per week" are frequencies, not times; "mg/24 hr" is a rate.
-    if (/(?:\b(?:once|twice|thrice|times|per|every|x)\s*|\/)$/i.test(text.slice(Math.max(0, m.index - 12), m.index))) continue;
+    // "twice a day", "three times per week", "q2-3h" are frequencies, not times; "mg/24 hr" is a rate.
+    if (/(?:\b(?:once|twice|thrice|times|per|every|x)\s*|\/|\bq\s*\d+\s*-\s*)$/i.test(text.slice(Math.max(0, m.index - 12), m.index))) continue;
+    // "24h events": the period an ICU summary covers.
+    if (/^\s*events\b/i.test(text.slice(m.index + m[0].length, m.index + m[0].length + 8))) continue;
     // "3-mo f/u", "14-day monitor", "1-hr glucose": a hyphenated duration qualifies a noun.
     if (/^\d+\s*-\s*[a-z]+$/i.test(m[0]) && /^\s+[A-Za-z]/.test(text.slice(end))) continue;
-    // "Return in 3 months": a follow-up interval, not the time of a finding.
-    if (/^in\b/i.test(m[0]) && /\b(?:return|follow[- ]?up|f\/u|recheck|revisit)\s+(?:\w+\s+){0,3}$/i.test(text.slice(Math.max(0, m.index - 40), m.index))) continue;
+    // "Return in 3 months": a follow-up interval, not the time of a finding ...
+    const followUp = /^in\b/i.test(m[0]) && /\b(?:return|follow[- ]?up|f\/u|recheck|revisit)\s+(?:\w+\s+){0,3}$/i.test(text.slice(Math.max(0, m.index - 40), m.index));
     // Hours of sleep a night, or an age ("3 mo M"), are not times of an event.
     if (/^\s*(?:\/|a\s+(?:night|day)\b|per\s+night|[MF]\b)/.test(text.slice(end, end + 9))) continue;
+    const before = text.slice(Math.max(0, m.index - 24), m.index);
+    // "within 3 hours of bedtime": a limit relative to another time; "to complete 5 days": a course length;
+    // "ex-38 week": a gestational age at birth; "WELL CHILD CHECK - 4 YEAR": an age in a title.
+    if (/^within\b/i.test(m[0]) && /^\s+of\b/i.test(text.slice(end, end + 4))) continue;
+    if (/\b(?:complete|completing|completed)\s+(?:at\s+least\s+|a\s+total\s+of\s+)?$/i.test(before)) continue;
+    if (/\bex-?\s*$/i.test(before) || /^\d+\s+[A-Z]{3,}$/.test(m[0])) continue;
     let free = true;
     for (let i = start; i < end; i++) if (doc.claimed[i] === 1) free = false;
     if (!free) continue;
@@ -41,8 +67,13 @@ export function attachTimeExpressions(doc: Doc): void {
     let last = first;
     while (last + 1 < tokens.length && (tokens[last + 1] as Token).start < end) last++;
     if ([...Array(last - first + 1).keys()].some((d) => doc.mentionAt[first + d] !== undefined)) continue;
-    const target = nearestTarget(doc, first, last);
+    const target = ofTarget(doc, last) ?? nearestTarget(doc, first, last);
     if (target === undefined) continue;
+    // ... unless a test or procedure is what is rechecked ("Recheck IOP and OCT in 4 weeks", "Return in 3 months with repeat A1c").
+    if (followUp && target.category !== 'TEST_TREATMENT_PROCEDURE') continue;
+    // "SVD at 39 wks", "febrile seizure at 18 months": an age at an event, not a time; a test
+    // scheduled at a gestational age ("glucose challenge at 24-28 wks") is one.
+    if (/\bat\s+$/i.test(text.slice(Math.max(0, start - 4), start)) && /^\d/.test(m[0]) && target.type !== 'TEST_NAME') continue;
     const type = TIME_TYPE[target.type];
     if (type === undefined) continue;
     const distance = target.last < first ? first - target.last : target.first - last;
@@ -76,16 +107,45 @@ export function attachTimeExpressions(doc: Doc): void {
 
 const LINKABLE = new Set(['MEDICAL_CONDITION', 'MEDICATION', 'TEST_TREATMENT_PROCEDURE']);
 
+/** "4 days of increased dyspnea", "6 weeks of PT": the time is the duration of what follows "of". */
+function ofTarget(doc: Doc, last: number): Mention | undefined {
+  const of = doc.tokens[last + 1];
+  if (of === undefined || of.norm !== 'of') return undefined;
+  for (let k = last + 2; k <= last + 4 && k < doc.tokens.length; k++) {
+    const t = doc.tokens[k] as Token;
+    if (t.sentence !== of.sentence || t.kind === 'punct') return undefined;
+    const m = doc.mentionAt[k];
+    if (m !== undefined) return LINKABLE.has(m.category) ? m : undefined;
+  }
+  return undefined;
+}
+
 /** The closest linkable entity in the same sentence, preferring the one before the expression. */
 function nearestTarget(doc: Doc, first: number, last: number): Mention | undefined {
   const sentence = (doc.tokens[first] as Token).sentence;
   for (let k = first - 1; k >= 0 && (doc.tokens[k] as Token).sentence === sentence; k--) {
     const m = doc.mentionAt[k];
-    if (m !== undefined && LINKABLE.has(m.category)) return m;
+    if (m !== undefined && LINKABLE.has(m.category)) return headOf(doc, m) ?? m;
   }
   for (let k = last + 1; k < doc.tokens.length && (doc.tokens[k] as Token).sentence === sentence; k++) {
     const m = doc.mentionAt[k];
     if (m !== undefined && LINKABLE.has(m.category)) return m;
+  }
+  return undefined;
+}
+
+/** "Culture of middle meatus pus", "biopsy of the lesion": the test or procedure heads the phrase. */
+function headOf(doc: Doc, m: Mention): Mention | undefined {
+  if (m.category !== 'MEDICAL_CONDITION') return undefined;
+  for (let k = m.first - 1; k >= Math.max(0, m.first - 5); k--) {
+    const t = doc.tokens[k] as Token;
+    if (t.sentence !== (doc.tokens[m.first] as Token).sentence || t.kind === 'punct') return undefined;
+    const other = doc.mentionAt[k];
+    if (t.norm === 'of') {
+      const head = doc.mentionAt[k - 1];
+      return head !== undefined && head.category === 'TEST_TREATMENT_PROCEDURE' ? head : undefined;
+    }
+    if (other !== undefined && other.category !== 'ANATOMY') return undefined;
   }
   return undefined;
 }

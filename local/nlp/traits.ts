@@ -22,6 +22,9 @@ const BASE_SCORE: Record<string, number> = {
   FUTURE: 0.9,
 };
 
+/** Words after a comma that start a finding stated present ("no edema, mild crepitus"). */
+const POSITIVE_OPENER = new Set(['mild', 'mildly', 'moderate', 'moderately', 'severe', 'marked', 'trace', 'slight', 'minimal', 'some', 'positive', 'but', 'has', 'with']);
+
 /** Prepositions that introduce the test a finding was seen on. */
 const EVIDENCE = new Set(['on', 'by', 'per', 'via', 'at']);
 
@@ -87,9 +90,14 @@ export function applyTraits(doc: Doc): void {
         const t = tokens[k] as Token;
         // A colon ends the scope ("No pain. Exam: ..."), except right after the trigger ("Denies: fever").
         if (t.sentence !== sentence || ends(k, name) || (t.text === ':' && k !== trig.last + 1)) break;
+        // "no fever, mild cough": a comma then a stated finding opens a positive clause.
+        if (name === 'NEGATION' && t.text === ',' && k > trig.last + 1 && POSITIVE_OPENER.has(tokens[k + 1]?.norm ?? '')) break;
         const m = startingAt.get(k);
-        // "no pneumonia on CXR": the test is the evidence, not what is negated.
-        if (m !== undefined && m.category === 'TEST_TREATMENT_PROCEDURE' && name !== 'FUTURE' && EVIDENCE.has(tokens[k - 1]?.norm ?? '')) continue;
+        // "no pneumonia on CXR", "no muscle aches on the statin": the test is the evidence and the
+        // drug the suspected cause, not what is negated ("not on CPAP" is: its "on" is the trigger's).
+        const cue = k - 1 > trig.last ? (tokens[k - 1]?.norm ?? '') : '';
+        const cue2 = k - 2 > trig.last && cue === 'the' ? (tokens[k - 2]?.norm ?? '') : '';
+        if (m !== undefined && name !== 'FUTURE' && (m.category === 'TEST_TREATMENT_PROCEDURE' || (m.category === 'MEDICATION' && name === 'NEGATION')) && (EVIDENCE.has(cue) || EVIDENCE.has(cue2))) continue;
         if (m !== undefined && allowed(m, name)) {
           addTrait(m, name, base - Math.min(0.2, Math.max(0, k - trig.last - 3) * 0.005));
         }
@@ -99,6 +107,8 @@ export function applyTraits(doc: Doc): void {
       for (let k = trig.first - 1, n = 0; k >= 0 && n < 8; k--, n++) {
         const t = tokens[k] as Token;
         if (t.sentence !== sentence || ends(k, name)) break;
+        // "Two loose stools yesterday, none today": after a comma, "none" is a clause of its own.
+        if (t.text === ',' && k === trig.first - 1 && tokens[trig.first]?.norm === 'none') break;
         const m = doc.mentionAt[k];
         if (m !== undefined && m.first === k && targets.includes(m) && allowed(m, name)) {
           addTrait(m, name, base - 0.02 - n * 0.005);
@@ -114,8 +124,15 @@ export function applyTraits(doc: Doc): void {
   for (const d of doc.mentions) {
     if (d.type !== 'DATE') continue;
     const year = yearOf(doc.text.slice(d.start, d.end));
-    if (year === undefined || year >= latest || !/\b(?:in|since|from|during|of)\s*$/i.test(doc.text.slice(Math.max(0, d.start - 8), d.start))) continue;
+    if (year === undefined || year >= latest) continue;
     const sentence = (tokens[d.first] as Token).sentence;
+    // "Colonoscopy 2021 normal", "EGD 11/2025:": a test or procedure dated by a past year.
+    const dated = doc.mentionAt[d.first - 1];
+    if (dated !== undefined && dated.category === 'TEST_TREATMENT_PROCEDURE' && targets.includes(dated) && (tokens[d.first - 1] as Token).sentence === sentence) {
+      addTrait(dated, 'PAST_HISTORY', 0.86);
+      continue;
+    }
+    if (!/\b(?:in|since|from|during|of)\s*$/i.test(doc.text.slice(Math.max(0, d.start - 8), d.start))) continue;
     for (let k = d.first - 1, n = 0; k >= 0 && n < 8; k--, n++) {
       const t = tokens[k] as Token;
       if (t.sentence !== sentence || t.text === ',' || t.text === ';') break;
@@ -135,7 +152,7 @@ export function applyTraits(doc: Doc): void {
     if (m.category !== 'TEST_TREATMENT_PROCEDURE' || m.traits.has('PAST_HISTORY') || m.traits.has('NEGATION') || m.traits.has('HYPOTHETICAL')) continue;
     if (m.attributes.some((a) => a.type === 'TEST_VALUE')) continue;
     if (sectionAt(doc.sections, m.start) !== 'PLAN') continue;
-    if (m.type !== 'TREATMENT_NAME' || REFERRAL_BEFORE_RE.test(lineBefore(doc.text, m.start))) addTrait(m, 'FUTURE', 0.8);
+    if (m.type !== 'TREATMENT_NAME' || REFERRAL_BEFORE_RE.test(lineBefore(doc.text, m.start)) || REFERRAL_AFTER_RE.test(doc.text.slice(m.end, m.end + 24))) addTrait(m, 'FUTURE', 0.8);
   }
 }
 
@@ -162,6 +179,9 @@ function yearOf(date: string): number | undefined {
 
 /** Words that put a treatment of the plan in the future: a referral, an order to start it. */
 const REFERRAL_BEFORE_RE = /\b(?:refer(?:ral|red|ring)?|start(?:ing)?|begin|initiate|schedule[ds]?|arrange[ds]?|plan(?:ned)? for|will|enroll|consult(?:ed)?|recommend(?:ed)?)\b[^.;:]*$/i;
+
+/** "PT eval", "ENT referral", "OT consult": the plan sends the patient to the treatment. */
+const REFERRAL_AFTER_RE = /^\s*(?:referral|eval(?:uation)?|consult(?:ation)?|to see|to evaluate)\b/i;
 
 /** The text of the line before an offset, at most 60 characters. */
 function lineBefore(text: string, offset: number): string {

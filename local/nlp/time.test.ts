@@ -1,0 +1,85 @@
+// Behaviour of time expressions (time.ts) and of the second pass of test/procedure/treatment terms
+// (procedures.tsv, compose.ts). Sentences are written for these tests, not taken from eval notes.
+import type { Entity } from '@aws-sdk/client-comprehendmedical';
+import { detectEntitiesV2 } from './index.js';
+
+const entities = (text: string): Entity[] => detectEntitiesV2(text).Entities ?? [];
+const times = (text: string): [string, string, string][] =>
+  entities(text)
+    .filter((e) => e.Category === 'TIME_EXPRESSION')
+    .map((e) => [e.Text ?? '', e.Type ?? '', e.Attributes?.[0]?.Text ?? '']);
+const ttp = (text: string): [string, string][] =>
+  entities(text)
+    .filter((e) => e.Category === 'TEST_TREATMENT_PROCEDURE')
+    .map((e) => [e.Text ?? '', e.Type ?? '']);
+
+describe('time expressions', () => {
+  it('finds named parts of the day and periods', () => {
+    expect(times('Cough began last evening.')).toEqual([['last evening', 'TIME_TO_DX_NAME', 'Cough']]);
+    expect(times('Had one episode of vomiting this AM.')).toEqual([['this AM', 'TIME_TO_DX_NAME', 'vomiting']]);
+    expect(times('Two courses of prednisone this year.')).toEqual([['this year', 'TIME_TO_MEDICATION_NAME', 'prednisone']]);
+    expect(times('Wheezing since childhood.')).toEqual([['since childhood', 'TIME_TO_DX_NAME', 'Wheezing']]);
+    expect(times('Dysuria since the weekend.')).toEqual([['since the weekend', 'TIME_TO_DX_NAME', 'Dysuria']]);
+  });
+
+  it('keeps approximations and open-ended counts in the span', () => {
+    expect(times('Rash for about 3 weeks.')).toEqual([['about 3 weeks', 'TIME_TO_DX_NAME', 'Rash']]);
+    expect(times('Reports 6+ months of fatigue.')).toEqual([['6+ months', 'TIME_TO_DX_NAME', 'fatigue']]);
+    expect(times('Last took ibuprofen months ago.')).toEqual([['months ago', 'TIME_TO_MEDICATION_NAME', 'ibuprofen']]);
+  });
+
+  it('links "N days of X" to X, and a time after "culture of <finding>" to the test', () => {
+    expect(times('Metformin started; now with 4 days of diarrhea.')).toEqual([['4 days', 'TIME_TO_DX_NAME', 'diarrhea']]);
+    expect(times('Wound culture of the purulent drainage sent today.').map((t) => t[1])).toEqual(['TIME_TO_TEST_NAME']);
+  });
+
+  it('keeps a recheck interval when a test is rechecked, not a bare return visit', () => {
+    expect(times('Recheck TSH in 6 weeks.')).toEqual([['in 6 weeks', 'TIME_TO_TEST_NAME', 'TSH']]);
+    expect(times('Hypertension. Return in 3 months.')).toEqual([]);
+  });
+
+  it('skips frequencies, limits, course lengths, ages at an event and exam timings', () => {
+    expect(times('Ice 20 min q2-3h for swelling.')).toEqual([]);
+    expect(times('Avoid meals within 3 hours of bedtime for reflux.')).toEqual([]);
+    expect(times('Change to amoxicillin to complete 7 days total.')).toEqual([]);
+    expect(times('Febrile seizure at 18 months.')).toEqual([]);
+    expect(times('BP 130/80 sitting, 110/70 standing at 3 min.')).toEqual([]);
+  });
+});
+
+describe('tests, procedures and treatments', () => {
+  it('knows everyday tests, scores and exam manoeuvres', () => {
+    expect(ttp('Voiding trial passed; bladder scan 80 mL.')).toEqual([
+      ['Voiding trial', 'TEST_NAME'],
+      ['bladder scan', 'TEST_NAME'],
+    ]);
+    expect(ttp('Talar tilt negative, squeeze test negative.')).toEqual([
+      ['Talar tilt', 'TEST_NAME'],
+      ['squeeze test', 'TEST_NAME'],
+    ]);
+    expect(ttp('FeNO 45 ppb; CURB-65 score 1.').map((t) => t[0])).toContain('FeNO');
+  });
+
+  it('knows procedures and treatments', () => {
+    expect(ttp('s/p panretinal photocoagulation and cold snare polypectomy')).toEqual([
+      ['panretinal photocoagulation', 'PROCEDURE_NAME'],
+      ['cold snare polypectomy', 'PROCEDURE_NAME'],
+    ]);
+    expect(ttp('Needs a rolling walker and hearing aids.')).toEqual([
+      ['rolling walker', 'TREATMENT_NAME'],
+      ['hearing aids', 'TREATMENT_NAME'],
+    ]);
+    expect(ttp('Home PT and OT.')).toEqual([
+      ['PT', 'TREATMENT_NAME'],
+      ['OT', 'TREATMENT_NAME'],
+    ]);
+  });
+
+  it('does not read "vs", a hospital day, "Lungs CTA", "bear weight" or a named surgical team as tests or procedures', () => {
+    expect(ttp('Viral vs bacterial pneumonia.')).toEqual([]);
+    expect(ttp('PROGRESS NOTE - HD 4')).toEqual([]);
+    expect(ttp('Lungs CTA bilaterally.')).toEqual([]);
+    expect(ttp('Able to bear weight.')).toEqual([]);
+    expect(ttp('Neurosurgery (Dr. Smith) consulted for coiling.')).toEqual([['coiling', 'PROCEDURE_NAME']]);
+  });
+});
