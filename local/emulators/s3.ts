@@ -1,33 +1,26 @@
 /**
- * The local S3: s3rver 3.7.1 in-process on loopback, with its known problems handled here
- * (see shared/reference/toolchain.md) so that nobody else has to:
+ * The local S3: s3rver 3.7.1 on loopback, run in a worker thread (local/emulators/s3-server.ts) so
+ * that its request handling and file store work on a second core. Its known problems (see
+ * shared/reference/toolchain.md) are handled so that nobody else has to:
  *
  * 1. Checksummed `aws-chunked` uploads are stored with their chunk framing: every client handed
  *    out by `client()` (and the environment from `s3ClientEnvironment()`) asks for checksums only
  *    when an operation requires them.
- * 2. Truncated ListObjectsV2 pages fail on Node ≥ 17 because s3rver encrypts continuation tokens
- *    with single DES, which OpenSSL 3 disables: `enableSingleDes()` maps single DES to the same
- *    cipher under OpenSSL's two-key triple DES (`des-ede-cbc` with K1 = K2 is single DES).
- * 3. CopyObject decodes `x-amz-copy-source` with `decodeURI`, which leaves `%2B` (and the other
- *    reserved characters) encoded, so a correctly URL-encoded source with `+` answers NoSuchKey: a
- *    middleware in front of s3rver re-encodes the header so that s3rver decodes it exactly.
+ * 2. Truncated ListObjectsV2 pages fail on Node ≥ 17 (single DES): fixed in the server.
+ * 3. CopyObject with a correctly URL-encoded `+` in its source answers NoSuchKey: fixed in the server.
  * 4. Listings with a Delimiter miss nested prefixes: not fixed; the pipeline lists by prefix only.
  *
  * Notifications are re-shaped into the real S3 event record (URL-encoded key, eTag for copies,
- * monotonic sequencer, CompleteMultipartUpload) and delivered to `onEvent` listeners synchronously,
- * before the client's request completes.
+ * monotonic sequencer, CompleteMultipartUpload) and delivered to `onEvent` listeners before the
+ * client's request completes: the server answers a write only once they have run.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes, createHash, type BinaryLike, type CipherKey } from 'node:crypto';
-import type { TransformOptions } from 'node:stream';
-import { readFileSync } from 'node:fs';
+import { randomBytes, createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import type { IncomingMessage, Server } from 'node:http';
 import { CreateBucketCommand, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3EventRecord } from 'aws-lambda';
 import { systemClock, type Clock } from '../clock.js';
+import type { Ack, RawRecord, RecordsMessage, RequestInfo, S3ServerOptions } from './s3-server.js';
+import { startServerWorker } from './worker.js';
 
 export const S3_ACCESS_KEY_ID = 'S3RVER';
 export const S3_SECRET_ACCESS_KEY = 'S3RVER';
@@ -98,105 +91,21 @@ export function encodeEventKey(key: string): string {
     .replace(/%20/g, '+');
 }
 
-// --- the parts of s3rver and Koa used here (neither ships types) ---
-
-interface S3rverRecord {
-  eventName: string;
-  requestParameters: { sourceIPAddress: string };
-  s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string } };
-}
-interface KoaContext {
-  method: string;
-  query: Record<string, string | string[] | undefined>;
-  headers: IncomingMessage['headers'];
-  ip: string;
-}
-type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
-type StoreMethod = (...args: never[]) => Promise<unknown>;
-interface S3rverStore {
-  getResourcePath(bucket: string, key: string, resource: string): string;
-  [method: string]: unknown;
-}
-interface S3rverInstance {
-  middleware: KoaMiddleware[];
-  httpServer?: Server;
-  store: S3rverStore;
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-  on(event: 'event', listener: (event: { Records: S3rverRecord[] }) => void): void;
-}
-type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstance;
-
-const require = createRequire(import.meta.url);
-
-let singleDesEnabled = false;
-/**
- * s3rver calls `crypto.createCipheriv('des', key, iv)` for ListObjectsV2 continuation tokens;
- * OpenSSL 3 refuses single DES. Two-key triple DES (EDE) with both keys equal is single DES, so
- * map 'des'/'des-cbc' to 'des-ede-cbc' with the key repeated. Only calls that would otherwise
- * throw are changed; the patch is installed once per process.
- */
-export function enableSingleDes(): void {
-  if (singleDesEnabled) return;
-  singleDesEnabled = true;
-  const crypto = require('node:crypto') as typeof import('node:crypto');
-  const isSingleDes = (algorithm: string) => ['des', 'des-cbc'].includes(algorithm.toLowerCase());
-  const widen = (key: CipherKey): CipherKey => (Buffer.isBuffer(key) && key.length === 8 ? Buffer.concat([key, key]) : key);
-  const { createCipheriv, createDecipheriv } = crypto;
-  crypto.createCipheriv = ((algorithm: string, key: CipherKey, iv: BinaryLike | null, options?: TransformOptions) =>
-    isSingleDes(algorithm)
-      ? createCipheriv('des-ede-cbc', widen(key), iv, options)
-      : createCipheriv(algorithm, key, iv, options)) as typeof crypto.createCipheriv;
-  crypto.createDecipheriv = ((algorithm: string, key: CipherKey, iv: BinaryLike | null, options?: TransformOptions) =>
-    isSingleDes(algorithm)
-      ? createDecipheriv('des-ede-cbc', widen(key), iv, options)
-      : createDecipheriv(algorithm, key, iv, options)) as typeof crypto.createDecipheriv;
-}
-
-interface RequestInfo {
-  method: string;
-  multipartCompletion: boolean;
-  requestId: string;
-}
-
 export async function startS3(options: StartS3Options): Promise<LocalS3> {
   if (!options.directory) throw new Error('startS3: directory is required');
-  enableSingleDes();
   await mkdir(options.directory, { recursive: true });
   const clock = options.clock ?? systemClock;
-  const S3rver = require('s3rver') as S3rverConstructor;
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: options.port ?? 0,
-    directory: options.directory,
-    silent: true,
-    // Path-style only: "127.0.0.1" must never be read as a bucket host.
-    vhostBuckets: false,
-  });
-
-  // Request context for notification records, which s3rver emits synchronously mid-request.
-  const requestContext = new AsyncLocalStorage<RequestInfo>();
-  const frontMiddleware: KoaMiddleware = (ctx, next) => {
-    normalizeCopySource(ctx.headers);
-    const info: RequestInfo = {
-      method: ctx.method,
-      multipartCompletion: ctx.method === 'POST' && typeof ctx.query.uploadId === 'string',
-      requestId: randomBytes(8).toString('hex').toUpperCase(),
-    };
-    return requestContext.run(info, next);
-  };
-  // koa-logger formats every request even when silent (s3rver's own logger stays for errors).
-  server.middleware = server.middleware.filter((fn) => fn.name !== 'logger');
-  server.middleware.unshift(frontMiddleware);
-  cacheStoreLookups(server.store);
+  const server = await startServerWorker(new URL('./s3-server.ts', import.meta.url), { directory: options.directory, port: options.port ?? 0 } satisfies S3ServerOptions, 'local S3');
+  const { worker } = server;
 
   const listeners = new Set<(record: S3EventRecord) => void>();
   let lastSequencer = 0;
-  server.on('event', (event) => {
-    for (const raw of event.Records) {
+  worker.on('message', (message: RecordsMessage | { type: 'other' }) => {
+    if (message.type !== 'records') return;
+    for (const raw of message.records) {
       // Strictly increasing, like S3's sequencer for one key; 16 hex digits, upper case.
       lastSequencer = Math.max(lastSequencer + 1, clock.now() * 1000);
-      const record = toAwsRecord(raw, requestContext.getStore(), clock, lastSequencer, server);
+      const record = toAwsRecord(raw, message.request, clock, lastSequencer);
       for (const listener of listeners) {
         try {
           listener(record);
@@ -205,10 +114,10 @@ export async function startS3(options: StartS3Options): Promise<LocalS3> {
         }
       }
     }
+    worker.postMessage({ type: 'ack', id: message.id } satisfies Ack);
   });
 
-  const address = await server.run();
-  const endpoint = `http://127.0.0.1:${address.port}`;
+  const endpoint = `http://127.0.0.1:${server.port}`;
   const clients: S3Client[] = [];
 
   const client: LocalS3['client'] = (overrides = {}) => {
@@ -236,148 +145,13 @@ export async function startS3(options: StartS3Options): Promise<LocalS3> {
     async stop() {
       listeners.clear();
       for (const c of clients.splice(0)) c.destroy();
-      const closing = server.close();
-      server.httpServer?.closeIdleConnections();
-      await closing;
+      await server.stop();
     },
   };
 }
 
-/**
- * s3rver's filesystem store reads from disk on every request what rarely changes: the bucket
- * (a stat), its CORS and website configurations (two failing reads), and an object's metadata (a
- * stat and two reads per GET/HEAD). Keep those in memory; every mutation through the store
- * invalidates them, and a lookup racing a mutation of the same key is not cached. Objects
- * themselves are still read from and written to disk (the data folder stays the bucket).
- */
-function cacheStoreLookups(store: S3rverStore): void {
-  const original = <T extends StoreMethod>(name: string) => {
-    const fn = store[name];
-    if (typeof fn !== 'function') throw new Error(`s3rver's store has no ${name}(): update local/emulators/s3.ts for this s3rver version`);
-    return (fn as T).bind(store) as T;
-  };
-  const buckets = new Map<string, unknown>();
-  const subresources = new Map<string, unknown>();
-  const metadata = new Map<string, Record<string, unknown>>();
-  const generation = new Map<string, number>();
-  const busy = new Map<string, number>();
-  const objectKey = (bucket: string, key: string) => `${bucket}\u0000${key}`;
-  const bump = (k: string) => generation.set(k, (generation.get(k) ?? 0) + 1);
-
-  /** Wraps a mutation of one object: lookups during it are neither served from nor stored in the cache. */
-  const mutating = (name: string, keyOf: (args: unknown[]) => string) => {
-    const fn = original<(...args: unknown[]) => Promise<unknown>>(name);
-    store[name] = async (...args: unknown[]) => {
-      const k = keyOf(args);
-      busy.set(k, (busy.get(k) ?? 0) + 1);
-      bump(k);
-      metadata.delete(k);
-      try {
-        return await fn(...args);
-      } finally {
-        busy.set(k, busy.get(k)! - 1);
-        bump(k);
-        metadata.delete(k);
-      }
-    };
-  };
-  mutating('putObject', ([object]) => objectKey((object as { bucket: string }).bucket, (object as { key: string }).key));
-  mutating('putMetadata', ([bucket, key]) => objectKey(String(bucket), String(key)));
-  mutating('copyObject', ([, , destBucket, destKey]) => objectKey(String(destBucket), String(destKey)));
-  mutating('deleteObject', ([bucket, key]) => objectKey(String(bucket), String(key)));
-  // putObjectMultipart and copyObject with new metadata go through putObject/putMetadata above.
-  const reset = original<() => Promise<unknown>>('reset') as unknown as () => void;
-  store.reset = () => {
-    for (const cache of [buckets, subresources, metadata]) cache.clear();
-    reset();
-  };
-
-  const getMetadata = original<(bucket: string, key: string) => Promise<Record<string, unknown>>>('getMetadata');
-  store.getMetadata = async (bucket: string, key: string) => {
-    const k = objectKey(bucket, key);
-    const cached = metadata.get(k);
-    if (cached && !busy.get(k)) return { ...cached };
-    const before = generation.get(k);
-    const result = await getMetadata(bucket, key);
-    if (generation.get(k) === before && !busy.get(k)) metadata.set(k, { ...result });
-    return result;
-  };
-
-  const getBucket = original<(bucket: string) => Promise<unknown>>('getBucket');
-  store.getBucket = async (bucket: string) => {
-    if (buckets.has(bucket)) return buckets.get(bucket);
-    const result = await getBucket(bucket);
-    buckets.set(bucket, result);
-    return result;
-  };
-  for (const name of ['putBucket', 'deleteBucket']) {
-    const fn = original<(bucket: string) => Promise<unknown>>(name);
-    store[name] = async (bucket: string) => {
-      buckets.delete(bucket);
-      for (const k of [...subresources.keys()]) if (k.startsWith(`${bucket}\u0000`)) subresources.delete(k);
-      try {
-        return await fn(bucket);
-      } finally {
-        buckets.delete(bucket);
-      }
-    };
-  }
-
-  const subresourceKey = (bucket: string, key: string | undefined, type: string) => `${bucket}\u0000${key ?? ''}\u0000${type}`;
-  const getSubresource = original<(bucket: string, key: string | undefined, type: string) => Promise<unknown>>('getSubresource');
-  store.getSubresource = async (bucket: string, key: string | undefined, type: string) => {
-    const k = subresourceKey(bucket, key, type);
-    if (subresources.has(k)) return subresources.get(k);
-    const result = await getSubresource(bucket, key, type);
-    subresources.set(k, result);
-    return result;
-  };
-  const putSubresource = original<(bucket: string, key: string | undefined, resource: { type: string }) => Promise<unknown>>('putSubresource');
-  store.putSubresource = async (bucket: string, key: string | undefined, resource: { type: string }) => {
-    subresources.delete(subresourceKey(bucket, key, resource.type));
-    try {
-      return await putSubresource(bucket, key, resource);
-    } finally {
-      subresources.delete(subresourceKey(bucket, key, resource.type));
-    }
-  };
-  const deleteSubresource = original<(bucket: string, key: string | undefined, type: string) => Promise<unknown>>('deleteSubresource');
-  store.deleteSubresource = async (bucket: string, key: string | undefined, type: string) => {
-    subresources.delete(subresourceKey(bucket, key, type));
-    try {
-      return await deleteSubresource(bucket, key, type);
-    } finally {
-      subresources.delete(subresourceKey(bucket, key, type));
-    }
-  };
-}
-
-/**
- * s3rver decodes `x-amz-copy-source` with `decodeURI`, which leaves escapes of reserved
- * characters (`%2B`, `%2C`, `%3D`...) in place. Decode it fully and re-encode it with `encodeURI`,
- * whose output `decodeURI` turns back into exactly the key.
- */
-function normalizeCopySource(headers: IncomingMessage['headers']): void {
-  const raw = headers['x-amz-copy-source'];
-  if (typeof raw !== 'string') return;
-  // `?versionId=` is meaningless without versioning; s3rver would read it as part of the key.
-  const path = raw.split('?')[0] ?? raw;
-  try {
-    headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(path));
-  } catch {
-    // Malformed escapes: let s3rver answer as it does.
-  }
-}
-
-function toAwsRecord(
-  raw: S3rverRecord,
-  request: RequestInfo | undefined,
-  clock: Clock,
-  sequencer: number,
-  server: S3rverInstance,
-): S3EventRecord {
-  const bucket = raw.s3.bucket.name;
-  const key = raw.s3.object.key;
+function toAwsRecord(raw: RawRecord, request: RequestInfo | undefined, clock: Clock, sequencer: number): S3EventRecord {
+  const { bucket, key } = raw;
   const removed = raw.eventName.startsWith('ObjectRemoved:');
   let eventName = raw.eventName;
   if (eventName === 'ObjectCreated:Post' && request?.multipartCompletion) eventName = 'ObjectCreated:CompleteMultipartUpload';
@@ -387,9 +161,8 @@ function toAwsRecord(
     sequencer: sequencer.toString(16).toUpperCase().padStart(16, '0'),
   };
   if (!removed) {
-    object.size = raw.s3.object.size ?? 0;
-    // s3rver leaves the eTag out of Copy records; the copy's MD5 is on disk by now.
-    object.eTag = raw.s3.object.eTag ?? readStoredMd5(server, bucket, key);
+    object.size = raw.size ?? 0;
+    object.eTag = raw.eTag ?? '';
   }
   return {
     eventVersion: '2.1',
@@ -398,7 +171,7 @@ function toAwsRecord(
     eventTime: new Date(clock.now()).toISOString(),
     eventName,
     userIdentity: { principalId: `AWS:${S3_ACCESS_KEY_ID}` },
-    requestParameters: { sourceIPAddress: raw.requestParameters.sourceIPAddress || '127.0.0.1' },
+    requestParameters: { sourceIPAddress: raw.sourceIPAddress || '127.0.0.1' },
     responseElements: {
       'x-amz-request-id': request?.requestId ?? randomBytes(8).toString('hex').toUpperCase(),
       'x-amz-id-2': createHash('sha256').update(`${bucket}/${key}/${sequencer}`).digest('base64'),
@@ -411,12 +184,4 @@ function toAwsRecord(
       object: object as S3EventRecord['s3']['object'],
     },
   };
-}
-
-function readStoredMd5(server: S3rverInstance, bucket: string, key: string): string {
-  try {
-    return readFileSync(server.store.getResourcePath(bucket, key, 'object.md5'), 'utf8').trim();
-  } catch {
-    return '';
-  }
 }

@@ -14,13 +14,14 @@
  *   and duration are drawn from the per-job rates (`planCmJob`). Draws come from generators seeded
  *   with `seed`; every injected fault is counted (`faultCounts()`).
  * - Entities come from the offline engine in local/nlp; its results carry its own ModelVersion.
+ *   Batch jobs analyse their documents in a worker thread (`startBatchEngine`).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../../clock.js';
 import { FaultCounter, planCmJob, seededRandom, type FaultSpec } from '../../faults.js';
-import { localEngine, type CmEngine } from './engine.js';
+import { localEngine, startBatchEngine, type CmEngine } from './engine.js';
 import { ServiceError, internalError, notFound, tooManyRequests } from './errors.js';
 import {
   JOB_KINDS,
@@ -99,6 +100,7 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
   const slowRandom = seededRandom(o.faults.seed + 103);
   const counter = new FaultCounter();
   const engine: CmEngine = localEngine;
+  const batchEngine = await startBatchEngine();
   const store = new JobStore({ newJobId: () => randomBytes(16).toString('hex') });
   const inflight = new Map<string, Promise<void>>();
 
@@ -109,7 +111,7 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
         s3: o.s3,
         accountId: o.accountId,
         logger,
-        engine: { analyse: (kind, text) => (kind === 'EntitiesDetectionV2' ? engine.detectEntitiesV2(text) : engine.inferSnomedCt(text)) },
+        engine: batchEngine,
       })
         .then((result) => store.finish(job, result))
         .finally(() => inflight.delete(job.jobId));
@@ -293,7 +295,10 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
     });
   });
 
-  const endpoint = await listenOnLoopback(server, o.port);
+  const endpoint = await listenOnLoopback(server, o.port).catch(async (error: unknown) => {
+    await batchEngine.stop();
+    throw error;
+  });
   logger.info('comprehend medical emulator listening', { endpoint, region: o.region, accountId: o.accountId });
 
   return {
@@ -309,6 +314,7 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
       await closed;
       // Let outputs being written finish, so nothing touches S3 after stop().
       await Promise.allSettled([...inflight.values()]);
+      await batchEngine.stop();
     },
   };
 }

@@ -24,8 +24,8 @@ import { JOB_KINDS, dueTime, outputFolderKey, type Job, type JobResult, type Ter
 export const MAX_FILE_BYTES = 70 * 1024;
 
 export interface BatchEngine {
-  /** The synchronous response of the job's operation for one document (DetectEntitiesV2 / InferSNOMEDCT). */
-  analyse(kind: Job['kind'], text: string): object;
+  /** The JSON text of the job's synchronous operation's response for one document (DetectEntitiesV2 / InferSNOMEDCT). */
+  analyse(kind: Job['kind'], text: string): Promise<string>;
 }
 
 /** The project's structured logger (powertools) or anything with the same methods. */
@@ -184,9 +184,9 @@ export async function materialise(job: Job, deps: MaterialiseDeps): Promise<JobR
 
     await mapLimit(outcomes, 8, async (o) => {
       if (o.error || o.text === undefined) return;
-      let response: object;
+      let response: string;
       try {
-        response = deps.engine.analyse(job.kind, o.text);
+        response = await deps.engine.analyse(job.kind, o.text);
       } catch (error) {
         logger.error('engine failed on a file', { jobId: job.jobId, key: o.file.key, error: error instanceof Error ? error.name : 'unknown' });
         o.error = FILE_ERRORS.engine;
@@ -195,7 +195,7 @@ export async function materialise(job: Job, deps: MaterialiseDeps): Promise<JobR
         delete o.text;
       }
       const outKey = `${folder}${o.file.relative}.out`;
-      await put(outKey, JSON.stringify(response), 'application/json');
+      await put(outKey, response, 'application/json');
       o.outputKey = outKey;
     });
 

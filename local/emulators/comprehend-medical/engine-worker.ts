@@ -1,0 +1,22 @@
+/**
+ * Worker thread entry of the batch engine (see `startBatchEngine` in engine.ts): analyses one
+ * document per request and answers with the response's JSON text, so that the serialisation of
+ * large responses is done here too.
+ */
+import { parentPort } from 'node:worker_threads';
+import { localEngine } from './engine.js';
+import type { EngineReply, EngineRequest } from './engine.js';
+
+if (parentPort) {
+  const port = parentPort;
+  port.on('message', ({ id, kind, text }: EngineRequest) => {
+    try {
+      const response = kind === 'EntitiesDetectionV2' ? localEngine.detectEntitiesV2(text) : localEngine.inferSnomedCt(text);
+      port.postMessage({ id, json: JSON.stringify(response) } satisfies EngineReply);
+    } catch (error) {
+      // The name only: a message could quote document text.
+      port.postMessage({ id, error: error instanceof Error ? error.name : 'Error' } satisfies EngineReply);
+    }
+  });
+  port.postMessage('ready');
+}
