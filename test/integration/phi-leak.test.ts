@@ -284,11 +284,14 @@ describe('the capture is real and the scenarios ran', () => {
     expect(process.env.POWERTOOLS_LOG_LEVEL).toBe('DEBUG');
     const messages = new Set(lambdaLines('samples').map((l) => l.message));
     for (const expected of [
-      'ingest finished', 'batch submitted', 'document rejected', 'detection jobs deferred to the state machine', 'detection jobs ready',
+      'ingest finished', 'batch submitted', 'document rejected', 'detection jobs ready',
       'identity records written', 'results collected', 'matching run finished', 'batch completed',
     ]) expect(messages).toContain(expected);
-    // ingest, start-jobs (after throttled starts), collect-results, matching, finalize
-    expect(new Set(lambdaLines('samples').map((l) => l.function_name)).size).toBe(5);
+    // ingest, collect-results, matching, finalize; and start-jobs when ingest deferred a batch's
+    // jobs. Which calls the seeded throttling hits depends on the order of concurrent calls, so a
+    // run may have no deferral (seen once in a clean-clone CI run): then start-jobs never runs.
+    const deferred = messages.has('detection jobs deferred to the state machine');
+    expect(new Set(lambdaLines('samples').map((l) => l.function_name)).size).toBe(deferred ? 5 : 4);
     expect(lambdaLines('partial').map((l) => l.message)).toContain('document unprocessed');
     expect(lambdaLines('failed').map((l) => l.message)).toContain('batch failed');
   });
