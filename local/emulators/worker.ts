@@ -55,10 +55,17 @@ export async function startServerWorker(entry: URL, data: unknown, name: string)
     worker,
     port: ready.port,
     async stop() {
-      const stopped = new Promise<void>((resolve) => worker.on('message', (m: LifecycleMessage) => m.type === 'stopped' && resolve()));
+      // The thread ends either way; a server that failed to close is reported, never waited on.
+      const stopped = new Promise<string | undefined>((resolve) =>
+        worker.on('message', (m: LifecycleMessage) => {
+          if (m.type === 'stopped') resolve(undefined);
+          else if (m.type === 'failed') resolve(m.message);
+        }),
+      );
       worker.postMessage({ type: 'stop' });
-      await stopped;
+      const failure = await stopped;
       await worker.terminate();
+      if (failure !== undefined) throw new Error(`${name}: ${failure}`);
     },
   };
 }
@@ -70,7 +77,11 @@ export function serveFromWorker<T>(start: (data: T) => Promise<{ port: number; c
   start(workerData as T).then(
     (server) => {
       port.on('message', (message: { type?: string }) => {
-        if (message.type === 'stop') void server.close().then(() => port.postMessage({ type: 'stopped' } satisfies LifecycleMessage));
+        if (message.type !== 'stop') return;
+        server.close().then(
+          () => port.postMessage({ type: 'stopped' } satisfies LifecycleMessage),
+          (error: unknown) => port.postMessage({ type: 'failed', message: error instanceof Error ? error.message : String(error) } satisfies LifecycleMessage),
+        );
       });
       port.postMessage({ type: 'ready', port: server.port } satisfies LifecycleMessage);
     },
