@@ -287,6 +287,8 @@ function analyzeUncached(text: string): Analysis {
   // "grade 2 nasal polyps", "LA grade B esophagitis".
   for (let k = 0; k < tokens.length; k++) {
     const tok = tokens[k] as Token;
+    // Only a number, "grade" or a short capitalised prefix ("LA") can start one: no regex elsewhere.
+    if (tok.kind !== 'num' && tok.norm !== 'grade' && !/^[A-Z]{2,4}$/.test(tok.text)) continue;
     if (mentionAt[k] !== undefined || modAt[k] !== undefined || isClaimed(tok)) continue;
     const hit = stickyMatch(SIZE_OR_GRADE_RE, text, tok.start);
     if (hit === null) continue;
@@ -294,9 +296,7 @@ function analyzeUncached(text: string): Analysis {
     let last = k;
     while (last + 1 < tokens.length && (tokens[last + 1] as Token).end <= end) last++;
     if ((tokens[last] as Token).end !== end || mentionAt[last + 1]?.category !== 'MEDICAL_CONDITION' || mentionAt[last + 1]?.first !== last + 1) continue;
-    let free = true;
-    for (let j = k; j <= last; j++) if (mentionAt[j] !== undefined || modAt[j] !== undefined) free = false;
-    if (!free) continue;
+    if (mentionAt.slice(k, last + 1).some((x) => x !== undefined) || modAt.slice(k, last + 1).some((x) => x !== undefined)) continue;
     addMod({ first: k, last, values: [] }, { type: 'QUALITY' });
     k = last;
   }

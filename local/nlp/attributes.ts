@@ -387,13 +387,12 @@ function examSubjectSite(doc: Doc, site: Mention): void {
     lastSite = next.last;
     j = next.last + 1;
   }
-  const listed = sites.length > 1;
-  if (listed && (tokens[lastSite + 1] as Token | undefined)?.text !== ':') return;
+  if (sites.length > 1 && tokens[lastSite + 1]?.text !== ':') return;
   const findings: Mention[] = [];
   for (let j = lastSite + 1; j < tokens.length && j <= lastSite + EXAM_SUBJECT_WINDOW; j++) {
-    if ((tokens[j] as Token).sentence !== sentence) break;
+    const t = tokens[j] as Token;
     // "Lungs clear, no wheezing": a negated finding after the comma is a clause of its own.
-    if ((tokens[j] as Token).norm === 'no' || EXAM_CLAUSE_END.has((tokens[j] as Token).norm)) break;
+    if (t.sentence !== sentence || t.norm === 'no' || EXAM_CLAUSE_END.has(t.norm)) break;
     const other = doc.mentionAt[j];
     if (other === undefined) continue;
     if (other.category !== 'MEDICAL_CONDITION') break;
