@@ -9,13 +9,13 @@ describe('parseFaults', () => {
 
   test('every fault by name', () => {
     const f = parseFaults(
-      'cm.throttle=0.3,cm.internal=0.1,cm.activeLimit=0.5,cm.job=STOPPED,cm.failed=0.1,cm.stopped=0.05,cm.partial=0.2,cm.jobMinutes=7,' +
+      'cm.throttle=0.3,cm.internal=0.1,cm.activeLimit=0.5,cm.busyStarts=3,cm.job=STOPPED,cm.failed=0.1,cm.stopped=0.05,cm.partial=0.2,cm.jobMinutes=7,' +
         'cm.slow=0.1,cm.slowMinutes=90,er.throttle=0.2,er.internal=0.1,er.conflict=0.4,er.job=FAILED,er.failed=0.3,er.jobMinutes=3,' +
         's3.duplicate=1,s3.reorder=60,sqs.redeliver=0.2,crash=ingest:after-claim,crash=finalize:event-put,crash.rate=0.01,' +
         'lambda.serviceError=0.5,seed=42',
     );
     expect(f).toEqual({
-      cmThrottleRate: 0.3, cmInternalErrorRate: 0.1, cmActiveLimitRate: 0.5, cmJobOutcome: 'STOPPED', cmJobFailedRate: 0.1,
+      cmThrottleRate: 0.3, cmInternalErrorRate: 0.1, cmActiveLimitRate: 0.5, cmBusyStarts: 3, cmJobOutcome: 'STOPPED', cmJobFailedRate: 0.1,
       cmJobStoppedRate: 0.05, cmJobPartialRate: 0.2, cmJobMinutes: 7, cmSlowJobRate: 0.1, cmSlowJobMinutes: 90,
       erThrottleRate: 0.2, erInternalErrorRate: 0.1, erConflictRate: 0.4, erJobOutcome: 'FAILED', erJobFailedRate: 0.3, erJobMinutes: 3,
       s3DuplicateRate: 1, s3ReorderSeconds: 60, sqsRedeliverRate: 0.2, crashAt: ['ingest:after-claim', 'finalize:event-put'], crashRate: 0.01,
@@ -28,6 +28,7 @@ describe('parseFaults', () => {
     expect(() => parseFaults('cm.throttle')).toThrow('--faults: expected name=value, got "cm.throttle"');
     expect(() => parseFaults('cm.throttle=1.5')).toThrow('--faults cm.throttle: expected a rate between 0 and 1, got "1.5"');
     expect(() => parseFaults('cm.throttle=')).toThrow('expected a rate between 0 and 1, got ""');
+    expect(() => parseFaults('cm.busyStarts=two')).toThrow('--faults cm.busyStarts: expected a non-negative number, got "two"');
     expect(() => parseFaults('s3.reorder=-1')).toThrow('--faults s3.reorder: expected a non-negative number, got "-1"');
     expect(() => parseFaults('cm.job=DONE')).toThrow('--faults cm.job: expected one of COMPLETED, FAILED, PARTIAL_SUCCESS, STOPPED, got "DONE"');
     expect(() => parseFaults('crash=ingest:after-lunch')).toThrow(/^--faults crash: unknown crash point "ingest:after-lunch" \(known: ingest:after-validate, /);

@@ -22,6 +22,13 @@ export interface FaultSpec {
    * operation reached (as if other jobs of the account were running); answered as the quota is.
    */
   cmActiveLimitRate: number;
+  /**
+   * Comprehend Medical: the first N Start*Job calls for each new job (same client request token,
+   * or job name without one) find the active-jobs quota reached, then the job starts. Unlike the
+   * rate above this does not depend on the order of concurrent calls: N = 3 outlasts the SDK's
+   * three attempts, so every batch's first starter defers and a later call starts the job.
+   */
+  cmBusyStarts: number;
   /** Comprehend Medical: how batch jobs end unless a per-job rate below picks another outcome (default COMPLETED). */
   cmJobOutcome: CmJobOutcome;
   /** Comprehend Medical: fraction of jobs that end FAILED / STOPPED / PARTIAL_SUCCESS (drawn per job). */
@@ -69,6 +76,7 @@ export const defaultFaults: FaultSpec = {
   cmThrottleRate: 0,
   cmInternalErrorRate: 0,
   cmActiveLimitRate: 0,
+  cmBusyStarts: 0,
   cmJobOutcome: 'COMPLETED',
   cmJobFailedRate: 0,
   cmJobStoppedRate: 0,
@@ -93,7 +101,7 @@ export const defaultFaults: FaultSpec = {
 
 /** Every name `--faults` accepts, in the order of the help text. */
 export const FAULT_NAMES = [
-  'cm.throttle', 'cm.internal', 'cm.activeLimit', 'cm.job', 'cm.failed', 'cm.stopped', 'cm.partial', 'cm.jobMinutes',
+  'cm.throttle', 'cm.internal', 'cm.activeLimit', 'cm.busyStarts', 'cm.job', 'cm.failed', 'cm.stopped', 'cm.partial', 'cm.jobMinutes',
   'cm.slow', 'cm.slowMinutes', 'er.throttle', 'er.internal', 'er.conflict', 'er.job', 'er.failed', 'er.jobMinutes',
   's3.duplicate', 's3.reorder', 'sqs.redeliver', 'crash', 'crash.rate', 'lambda.serviceError', 'seed',
 ] as const;
@@ -137,6 +145,7 @@ export function parseFaults(spec: string | undefined): FaultSpec {
       case 'cm.throttle': faults.cmThrottleRate = rate(name, value); break;
       case 'cm.internal': faults.cmInternalErrorRate = rate(name, value); break;
       case 'cm.activeLimit': faults.cmActiveLimitRate = rate(name, value); break;
+      case 'cm.busyStarts': faults.cmBusyStarts = Math.trunc(positive(name, value)); break;
       case 'cm.job': faults.cmJobOutcome = oneOf(name, value, ['COMPLETED', 'FAILED', 'PARTIAL_SUCCESS', 'STOPPED'] as const); break;
       case 'cm.failed': faults.cmJobFailedRate = rate(name, value); break;
       case 'cm.stopped': faults.cmJobStoppedRate = rate(name, value); break;

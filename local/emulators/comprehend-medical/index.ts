@@ -10,7 +10,8 @@
  *   call that finds a job past its end writes its outputs through S3, once, before answering.
  * - Faults: `cmThrottleRate` / `cmInternalErrorRate` of calls answer TooManyRequestsException
  *   (where the operation models it) / InternalServerException; `cmActiveLimitRate` of Start*Job
- *   calls find the 10-active-jobs quota reached and get the quota's answer; each new job's outcome
+ *   calls find the 10-active-jobs quota reached and get the quota's answer, and so do the first
+ *   `cmBusyStarts` calls for each new job (counted per token, whatever the interleaving); each new job's outcome
  *   and duration are drawn from the per-job rates (`planCmJob`). Draws come from generators seeded
  *   with `seed`; every injected fault is counted (`faultCounts()`).
  * - Entities come from the offline engine in local/nlp; its results carry its own ModelVersion.
@@ -103,6 +104,16 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
   const batchEngine = await startBatchEngine();
   const store = new JobStore({ newJobId: () => randomBytes(16).toString('hex') });
   const inflight = new Map<string, Promise<void>>();
+  /** Start*Job calls refused so far by `cmBusyStarts`, per kind and token (or job name). */
+  const busyRefusals = new Map<string, number>();
+  const refusedAsBusy = (kind: JobKind, request: StartJobRequest): boolean => {
+    if (o.faults.cmBusyStarts <= 0) return false;
+    const key = `${kind} ${request.ClientRequestToken ?? request.JobName ?? ''}`;
+    const refused = busyRefusals.get(key) ?? 0;
+    if (refused >= o.faults.cmBusyStarts) return false;
+    busyRefusals.set(key, refused + 1);
+    return true;
+  };
 
   const finalise = (job: Job): Promise<void> => {
     let running = inflight.get(job.jobId);
@@ -158,9 +169,15 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
       [names.start]: (input, now) => {
         // A replayed token returns its job whatever the quota; only a new job can be refused.
         const request = input as unknown as StartJobRequest;
-        if (o.faults.cmActiveLimitRate > 0 && !store.isReplay(kind, request, now) && limitRandom() < o.faults.cmActiveLimitRate) {
-          counter.add('cm.activeLimit');
-          throw activeJobsLimitError(kind);
+        if (!store.isReplay(kind, request, now)) {
+          if (refusedAsBusy(kind, request)) {
+            counter.add('cm.busyStarts');
+            throw activeJobsLimitError(kind);
+          }
+          if (o.faults.cmActiveLimitRate > 0 && limitRandom() < o.faults.cmActiveLimitRate) {
+            counter.add('cm.activeLimit');
+            throw activeJobsLimitError(kind);
+          }
         }
         const plan = planCmJob(o.faults, outcomeRandom(), slowRandom());
         const { job, replayed } = store.start(kind, request, now, {

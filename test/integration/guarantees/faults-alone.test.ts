@@ -32,6 +32,7 @@ describe('retried and done', () => {
   test.each([
     ['cm.throttle=0.3,seed=3', 'cm.throttle'],
     ['cm.activeLimit=0.6,seed=4', 'cm.activeLimit'],
+    ['cm.busyStarts=3', 'cm.busyStarts'],
     ['cm.internal=0.2,seed=5', 'cm.internal'],
     ['er.throttle=0.3,er.internal=0.2,seed=6', 'er.throttle'],
     ['er.conflict=0.7,seed=7', 'er.conflict'],
