@@ -139,6 +139,8 @@ export class ChartflowStack extends Stack {
       allow(f, ['iam:PassRole'], [comprehendRole.roleArn], { StringEquals: { 'iam:PassedToService': 'comprehendmedical.amazonaws.com' } });
     }
     allow(ingestFn, ['states:StartExecution'], [workflow.stateMachine.stateMachineArn]);
+    // Ingest reads the claims of a whole SQS batch at once (document items, the table only).
+    allow(ingestFn, ['dynamodb:BatchGetItem'], [table.tableArn]);
     acknowledgeFindings({
       functions,
       bucket,

@@ -8,8 +8,9 @@
  *
  *  1. Parse. Records outside `inbox/`, folder markers, non-ObjectCreated records and `s3:TestEvent`
  *     messages are ignored (logged, counted). documentId = sha256(bucket \n key \n versionId|null).
- *  2. Validate each document (key with `//`, HeadObject, size, strict UTF-8). [after-validate]
- *  3. Read the accepted documents' items (consistent GetItem): existing claims are routed by the
+ *  2. Validate each document (key with `//`; one GetObject: size from its headers, the body read
+ *     only when the size passes; strict UTF-8). [after-validate]
+ *  3. Read the accepted documents' items (consistent BatchGetItem, 100 keys a request): existing claims are routed by the
  *     rules below and need no candidate, so a repeated notification never opens one (an empty
  *     candidate left by a crash would stay OPEN forever). For the rest, create the candidate batch
  *     item FIRST (status OPEN; one per `maxBatchDocuments` documents), then claim each document:
@@ -378,19 +379,9 @@ class IngestRun {
     this.pointing.set(batchId, ids);
   }
 
-  /**
-   * The stored document items among `ids` (consistent reads). GetItem one by one: the functions'
-   * grants name GetItem, not BatchGetItem.
-   */
-  private async readDocuments(ids: readonly string[]): Promise<Map<string, DocumentItem>> {
-    const found = new Map<string, DocumentItem>();
-    await forEachLimit(ids, CONCURRENCY, async (id) => {
-      const { Item } = await this.deps.dynamo.send(
-        new GetCommand({ TableName: this.deps.config.tableName, Key: Keys.document(id), ConsistentRead: true }),
-      );
-      if (Item) found.set(id, Item as DocumentItem);
-    });
-    return found;
+  /** The stored document items among `ids` (consistent reads, 100 a request). */
+  private readDocuments(ids: readonly string[]): Promise<Map<string, DocumentItem>> {
+    return getDocuments(this.deps.dynamo, this.deps.config.tableName, ids);
   }
 
   private async readDocument(id: string): Promise<DocumentItem> {

@@ -1,7 +1,7 @@
 /**
  * Decides whether a document version can go to Comprehend Medical, and if not, why.
  */
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { RejectReason, type RejectReasonCode } from '../../contracts/events.js';
 import { s3VersionId, type DocumentRef } from '../shared/documents.js';
 
@@ -21,31 +21,40 @@ export async function validateDocument(
   if (ref.key.includes('//')) return { accepted: false, reason: RejectReason.UnreadableKey };
   const location = { Bucket: ref.bucket, Key: ref.key, VersionId: s3VersionId(ref.versionId) };
 
-  let size: number | undefined;
-  try {
-    size = (await deps.s3.send(new HeadObjectCommand(location))).ContentLength;
-  } catch (error) {
-    if (isNotFound(error)) return { accepted: false, reason: RejectReason.NotFound };
-    throw error;
-  }
-  // Judged on the size first, so that a huge object is never downloaded.
-  if (size === 0) return { accepted: false, reason: RejectReason.Empty, size };
-  if (size !== undefined && size > deps.maxDocumentBytes) return { accepted: false, reason: RejectReason.TooLarge, size };
-
+  // One GetObject: its headers carry the size, and the body of an object that is too large (or
+  // empty) is never read — the stream is dropped unread. (A HeadObject first would cost one more
+  // request for every document to spare only the rare huge one its response headers.)
   let bytes: Uint8Array;
   try {
     const object = await deps.s3.send(new GetObjectCommand(location));
+    const size = object.ContentLength;
+    const sizeRejection = judgeSize(size, deps.maxDocumentBytes);
+    if (sizeRejection) {
+      discard(object.Body);
+      return { accepted: false, reason: sizeRejection, size };
+    }
     if (!object.Body) throw new Error('GetObject returned no body');
     bytes = await object.Body.transformToByteArray();
   } catch (error) {
     if (isNotFound(error)) return { accepted: false, reason: RejectReason.NotFound };
     throw error;
   }
-  // Without a version id the object may have been replaced since HeadObject: judge what was read.
-  size = bytes.length;
-  if (size === 0) return { accepted: false, reason: RejectReason.Empty, size };
-  if (size > deps.maxDocumentBytes) return { accepted: false, reason: RejectReason.TooLarge, size };
+  // Judge what was read too: a server may omit the length.
+  const size = bytes.length;
+  const sizeRejection = judgeSize(size, deps.maxDocumentBytes);
+  if (sizeRejection) return { accepted: false, reason: sizeRejection, size };
   return isUtf8(bytes) ? { accepted: true, size } : { accepted: false, reason: RejectReason.NotUtf8, size };
+}
+
+function judgeSize(size: number | undefined, maxBytes: number): RejectReasonCode | undefined {
+  if (size === 0) return RejectReason.Empty;
+  if (size !== undefined && size > maxBytes) return RejectReason.TooLarge;
+  return undefined;
+}
+
+/** Closes a response body without reading it (the SDK's Node stream; other shapes are left to GC). */
+function discard(body: unknown): void {
+  if (body && typeof (body as { destroy?: unknown }).destroy === 'function') (body as { destroy: () => void }).destroy();
 }
 
 /** The text exists only inside this function and is dropped at once: never kept, never logged. */

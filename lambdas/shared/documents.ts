@@ -2,7 +2,7 @@
  * Document versions: their id, where their bytes are, and how to read their items back.
  */
 import { createHash } from 'node:crypto';
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Keys, type DocumentItem } from '../../contracts/table.js';
 
 /** S3's own spelling of "no version" (unversioned buckets), also used in the document id. */
@@ -37,27 +37,39 @@ export function copySource({ bucket, key, versionId }: DocumentRef): string {
   return `${bucket}/${encodedKey}${version ? `?versionId=${encodeURIComponent(version)}` : ''}`;
 }
 
-const READ_CONCURRENCY = 16;
+/** BatchGetItem's limit on keys per request. */
+const BATCH_GET_KEYS = 100;
+/** Rounds for keys the service returns unprocessed (throttling) before giving up. */
+const UNPROCESSED_ROUNDS = 8;
 
 /**
  * Reads document items by id (strongly consistent); ids without an item are absent from the map.
- * GetItem rather than BatchGetItem: this is a rare (resume) path, and it needs no extra IAM action
- * nor UnprocessedKeys handling.
+ * BatchGetItem, 100 keys a request: ingest reads every document of its SQS batch this way, so one
+ * request replaces up to a hundred GetItems. Keys the service leaves unprocessed are asked again
+ * with backoff; if some are still unprocessed after that, the call throws (the invocation is
+ * retried as a whole).
  */
 export async function getDocuments(
   dynamo: DynamoDBDocumentClient,
   tableName: string,
   ids: readonly string[],
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 ): Promise<Map<string, DocumentItem>> {
   const found = new Map<string, DocumentItem>();
-  let next = 0;
-  const worker = async () => {
-    while (next < ids.length) {
-      const id = ids[next++] as string;
-      const { Item } = await dynamo.send(new GetCommand({ TableName: tableName, Key: Keys.document(id), ConsistentRead: true }));
-      if (Item) found.set(id, Item as DocumentItem);
+  const unique = [...new Set(ids)];
+  const chunks: string[][] = [];
+  for (let i = 0; i < unique.length; i += BATCH_GET_KEYS) chunks.push(unique.slice(i, i + BATCH_GET_KEYS));
+  await Promise.all(chunks.map(async (chunk) => {
+    let keys: Array<Record<string, unknown>> = chunk.map((id) => Keys.document(id));
+    for (let round = 0; keys.length > 0; round++) {
+      if (round >= UNPROCESSED_ROUNDS) throw new Error(`BatchGetItem left ${keys.length} document keys unprocessed after ${round} rounds`);
+      if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round) * (0.5 + Math.random() / 2));
+      const { Responses, UnprocessedKeys } = await dynamo.send(
+        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of Responses?.[tableName] ?? []) found.set((item as DocumentItem).documentId, item as DocumentItem);
+      keys = UnprocessedKeys?.[tableName]?.Keys ?? [];
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, ids.length) }, worker));
+  }));
   return found;
 }

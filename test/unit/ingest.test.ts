@@ -1,6 +1,7 @@
 import 'aws-sdk-client-mock-jest';
-import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { StartEntitiesDetectionV2JobCommand, StartSNOMEDCTInferenceJobCommand } from '@aws-sdk/client-comprehendmedical';
+import type { Readable } from 'node:stream';
 import { DetailType, RejectReason } from '../../contracts/events.js';
 import type { BatchExecutionInput } from '../../contracts/workflow.js';
 import { createBatchId, executionArnOf, ingest } from '../../lambdas/ingest/ingest.js';
@@ -219,14 +220,18 @@ describe('ingest: rejections', () => {
     expect(world.s3.mock).toHaveReceivedCommandTimes(GetObjectCommand, 0);
   });
 
-  test('a too large document is rejected without downloading it', async () => {
+  test('a too large document is rejected on its size, its body dropped unread', async () => {
     world = await createWorld(dynamo, { config: { maxDocumentBytes: 10 } });
     const message = drop(world, 'inbox/big.txt', 'x'.repeat(11));
 
     await ingest([message], world.deps());
 
-    expect(world.s3.mock).toHaveReceivedCommandTimes(GetObjectCommand, 0);
-    expect(world.s3.mock).toHaveReceivedCommandWith(HeadObjectCommand, { Key: 'inbox/big.txt' });
+    const reads = world.s3.mock.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key === 'inbox/big.txt');
+    expect(reads).toHaveLength(1);
+    const body = (await reads[0]!.returnValue).Body as unknown as Readable;
+    expect(body.destroyed).toBe(true);
+    expect(body.readableDidRead).toBe(false);
+    expect((await scanTable(world)).documents.map((d) => d.reason)).toEqual(['TOO_LARGE']);
   });
 
   test('accepted and rejected documents share an invocation: only the accepted ones are batched', async () => {
@@ -325,7 +330,7 @@ describe('ingest: notifications', () => {
     expect(id).toBe(documentId({ bucket: BUCKET, key: 'inbox/plain.txt', versionId: 'null' }));
     expect(id).toMatch(/^[0-9a-f]{32}$/);
     await expectExactlyOnce(world, [id]);
-    expect(world.s3.mock).toHaveReceivedCommandWith(HeadObjectCommand, { Key: 'inbox/plain.txt', VersionId: undefined });
+    expect(world.s3.mock).toHaveReceivedCommandWith(GetObjectCommand, { Key: 'inbox/plain.txt', VersionId: undefined });
     expect(world.s3.mock).toHaveReceivedCommandWith(CopyObjectCommand, { CopySource: `${BUCKET}/inbox/plain.txt` });
     expect((await scanTable(world)).documents[0]?.versionId).toBe('null');
   });

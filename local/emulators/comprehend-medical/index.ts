@@ -15,7 +15,8 @@
  *   and duration are drawn from the per-job rates (`planCmJob`). Draws come from generators seeded
  *   with `seed`; every injected fault is counted (`faultCounts()`).
  * - Entities come from the offline engine in local/nlp; its results carry its own ModelVersion.
- *   Batch jobs analyse their documents in a worker thread (`startBatchEngine`).
+ *   Batch jobs analyse their documents in a worker thread (`startBatchEngine`); the two jobs of a
+ *   batch read each input object once between them (`InputCache`).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -38,6 +39,7 @@ import {
 } from './jobs.js';
 import { TARGET_PREFIX, loadModel } from './model.js';
 import { materialise, type EmulatorLogger } from './outputs.js';
+import { InputCache } from './input-cache.js';
 import { InputValidator, validationMessage } from './validate.js';
 import { listenOnLoopback } from '../loopback.js';
 
@@ -104,6 +106,7 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
   const batchEngine = await startBatchEngine();
   const store = new JobStore({ newJobId: () => randomBytes(16).toString('hex') });
   const inflight = new Map<string, Promise<void>>();
+  const inputCache = new InputCache();
   /** Start*Job calls refused so far by `cmBusyStarts`, per kind and token (or job name). */
   const busyRefusals = new Map<string, number>();
   const refusedAsBusy = (kind: JobKind, request: StartJobRequest): boolean => {
@@ -123,6 +126,7 @@ export async function startComprehendMedicalEmulator(o: ComprehendMedicalEmulato
         accountId: o.accountId,
         logger,
         engine: batchEngine,
+        inputCache,
       })
         .then((result) => store.finish(job, result))
         .finally(() => inflight.delete(job.jobId));

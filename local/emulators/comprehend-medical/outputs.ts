@@ -9,6 +9,7 @@
  *
  * Locations inside the manifests and ManifestFilePath are s3:// URIs.
  */
+import type { InputCache } from './input-cache.js';
 import {
   GetObjectCommand,
   ListObjectsV2Command,
@@ -36,12 +37,15 @@ export interface MaterialiseDeps {
   engine: BatchEngine;
   accountId: string;
   logger: EmulatorLogger;
+  /** Input bytes shared between the jobs that read the same files (a batch's two jobs). */
+  inputCache?: InputCache;
 }
 
 interface InputFile {
   key: string;
   relative: string;
   size: number;
+  etag?: string;
 }
 
 interface FileOutcome {
@@ -152,9 +156,12 @@ export async function materialise(job: Job, deps: MaterialiseDeps): Promise<JobR
       if (file.size === 0) return { file, error: FILE_ERRORS.empty };
       if (file.size > MAX_FILE_BYTES) return { file, error: FILE_ERRORS.tooLarge(file.size) };
       let bytes: Uint8Array;
-      try {
+      const fetch = async () => {
         const got = await s3.send(new GetObjectCommand({ Bucket: input.S3Bucket, Key: file.key }));
-        bytes = (await got.Body?.transformToByteArray()) ?? new Uint8Array();
+        return (await got.Body?.transformToByteArray()) ?? new Uint8Array();
+      };
+      try {
+        bytes = await (deps.inputCache ? deps.inputCache.read(input.S3Bucket, file.key, file.etag, fetch) : fetch());
       } catch (error) {
         // Deleted or unreadable since it was listed: that file is unprocessed, the job goes on.
         if (error instanceof S3ServiceException && (error.name === 'NoSuchKey' || isAccessError(error))) {
@@ -284,7 +291,7 @@ async function listInputs(s3: S3Client, bucket: string, prefix: string, ownFolde
       const key = object.Key;
       // Folder placeholders are not documents; neither is this job's own output.
       if (!key || key.endsWith('/') || key.startsWith(ownFolder)) continue;
-      files.push({ key, relative: relativeInputPath(key, prefix), size: object.Size ?? 0 });
+      files.push({ key, relative: relativeInputPath(key, prefix), size: object.Size ?? 0, etag: object.ETag });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
