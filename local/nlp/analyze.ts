@@ -107,14 +107,23 @@ function extendOccupation(text: string, tokens: readonly Token[], m: Mention, me
   return extended;
 }
 
-// The emulator usually runs both operations on the same document: keep the last analysis.
-let last: Analysis | undefined;
+// The emulator runs both operations on every document of a batch, the two jobs side by side (their
+// documents interleave): keep the most recent analyses, keyed by the text, least recently used out.
+const RECENT_ANALYSES = 64;
+const recent = new Map<string, Analysis>();
 
 /** Analyses a note (the result is shared and must not be mutated). */
 export function analyze(text: string): Analysis {
-  if (last !== undefined && last.text === text) return last;
-  last = analyzeUncached(text);
-  return last;
+  const cached = recent.get(text);
+  if (cached !== undefined) {
+    recent.delete(text);
+    recent.set(text, cached);
+    return cached;
+  }
+  const analysis = analyzeUncached(text);
+  recent.set(text, analysis);
+  if (recent.size > RECENT_ANALYSES) recent.delete(recent.keys().next().value as string);
+  return analysis;
 }
 
 function analyzeUncached(text: string): Analysis {

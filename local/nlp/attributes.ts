@@ -267,10 +267,12 @@ function behavioralAttributes(doc: Doc, m: Mention): void {
 }
 
 const PRE_LINK = new Set([',', 'and', '/', 'or', 'to']);
-const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'throughout', 'involving', 'radiating', 'radiates', 'radiated', 'extending', 'extends', 'spreading', 'into', 'affecting', 'around', 'behind', 'under', 'above', 'below', 'across', 'along', 'near', 'within']);
+const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'throughout', 'involving', 'radiating', 'radiates', 'radiated', 'extending', 'extends', 'spreading', 'into', 'affecting', 'around', 'behind', 'under', 'above', 'below', 'across', 'along', 'near', 'within',
+  // "pain radiating down the left arm", "bleeding from the rectum", "pain located in the epigastrium"
+  'down', 'up', 'from', 'through', 'toward', 'towards', 'overlying', 'beneath', 'between', 'inside', 'located', 'localized', 'shooting']);
 // Words naming a part of the site in between ("over the posterior edge of the distal fibula").
 const SITE_PART = ['side', 'edge', 'base', 'tip', 'aspect', 'surface', 'border', 'region', 'area', 'portion', 'angle', 'dorsum'];
-const POST_LINK = new Set([...POST_START, ...SITE_PART, 'the', 'her', 'his', 'their', 'both', 'its', ',', 'and', 'or', '/', 'of']);
+const POST_LINK = new Set([...POST_START, ...SITE_PART, 'the', 'her', 'his', 'their', 'both', 'either', 'each', 'a', 'an', 'one', 'my', 'its', ',', 'and', 'or', '/', 'of']);
 const PHRASE_START = new Set(['with', 'by', 'on', 'after', 'since', 'for', 'from']);
 const COPULA = new Set(['is', 'was', 'are', 'were', 'now', 'currently', 'remains', 'still', 'seems', 'appears', 'became', 'getting']);
 const CONDITION_MODS = new Set<ModMatch['type']>(['ACUITY', 'QUALITY', 'DIRECTION']);

@@ -25,8 +25,11 @@ const SPECIALTY = new Set([
 ]);
 const SERVICE_AFTER = new Set(['aware', 'consulted', 'consult', 'consults', 'team', 'service', 'following', 'follows', 'recommends', 'recs', 'resident', 'attending', 'clinic', 'note']);
 
+/** Exam items named by a site and what is measured there ("radial pulses", "deep tendon reflexes", "muscle strength"). */
+const EXAM_MEASURE = new Set(['pulse', 'pulses', 'reflex', 'reflexes', 'strength', 'tone', 'sounds', 'turgor', 'refill', 'jerk', 'jerks']);
+
 /** What follows an organ word when it names a service or a visit rather than a body site. */
-const ORGAN_SERVICE_RE = /^(?:\/[A-Za-z]+)?[ \t]+(?:clinic|service|consult(?:ation)?|team|visit|unit|department|dept|follow-up|note)\b/i;
+const ORGAN_SERVICE_RE = /^(?:\/[A-Za-z]+)?[ \t]+(?:clinic|service|consult(?:ation)?|team|visit|unit|department|dept|follow-up|note|center|centre|institute|associates|specialists?)\b/i;
 
 const surface = (text: string, m: Mention): string => text.slice(m.start, m.end).toLowerCase().replace(/-/g, ' ').replace(/\s+/g, ' ');
 
@@ -46,7 +49,11 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
       const before = text.slice(0, m.start);
       if (
         (/(?:^|\n)[ \t]*(?:[-*•]|\d{1,2}[.)])?[ \t]*$/.test(before) && /^[ \t]*:/.test(text.slice(m.end))) ||
-        ORGAN_SERVICE_RE.test(text.slice(m.end, m.end + 40))
+        ORGAN_SERVICE_RE.test(text.slice(m.end, m.end + 40)) ||
+        // "knee-high stockings", "tongue-tied": the head of a hyphenated adjective is not a site.
+        (text[m.end] === '-' && tokens[m.last + 2] !== undefined && (tokens[m.last + 2] as Token).start === m.end + 1 && /^[a-z]+$/.test((tokens[m.last + 2] as Token).text) && mentionAt[m.last + 2] === undefined) ||
+        // "Radial pulses intact", "Deep tendon reflexes 2+": the site names the exam item.
+        (tokens[m.last + 1] !== undefined && sameSentence(m.last, m.last + 1) && EXAM_MEASURE.has((tokens[m.last + 1] as Token).norm) && mentionAt[m.last + 1] === undefined)
       ) {
         remove.add(m);
         setAt(undefined, m.first, m.last);
@@ -87,11 +94,31 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
       if (isService) {
         remove.add(m);
         setAt(undefined, m.first, m.last);
+        // "hand surgery", "breast surgery consulted": the organ word names the service, not a site.
+        const organ = prev === undefined ? undefined : mentionAt[prev.i];
+        if (organ !== undefined && organ.category === 'ANATOMY' && organ.last === m.first - 1 && sameSentence(organ.first, m.first)) {
+          remove.add(organ);
+          setAt(undefined, organ.first, organ.last);
+        }
         continue;
       }
       // "abdominal surgery", "knee surgery": the site belongs to the procedure.
       const site = prev === undefined ? undefined : mentionAt[prev.i];
       if (site !== undefined && site.category === 'ANATOMY' && !remove.has(site) && site.last === m.first - 1 && sameSentence(site.first, m.first)) {
+        const merged: Mention = { ...m, start: site.start, first: site.first, traits: new Map(), attributes: [] };
+        remove.add(site);
+        remove.add(m);
+        add.push(merged);
+        setAt(merged, merged.first, merged.last);
+      }
+      continue;
+    }
+
+    // "cervical spine fusion", "breast lumpectomy", "knee arthroscopy", "hand splint": a site written
+    // right before a procedure or a one-word treatment names what it is done on, and is part of its name.
+    if (m.type === 'PROCEDURE_NAME' || (m.type === 'TREATMENT_NAME' && m.first === m.last)) {
+      const site = prevTok === undefined ? undefined : mentionAt[prevTok.i];
+      if (site !== undefined && site.category === 'ANATOMY' && !remove.has(site) && site.last === m.first - 1 && sameSentence(site.first, m.first) && /^[ \t]+$/.test(text.slice(site.end, m.start))) {
         const merged: Mention = { ...m, start: site.start, first: site.first, traits: new Map(), attributes: [] };
         remove.add(site);
         remove.add(m);

@@ -33,6 +33,8 @@ const TIME_RE = new RegExp(
   'gi',
 );
 
+const NAMED_TIME_RE = /^(?:since\s+)?(?:this|last|yesterday|today|tonight|tomorrow|overnight|earlier)\b/i;
+
 export function attachTimeExpressions(doc: Doc): void {
   const { text, tokens } = doc;
   const added: Mention[] = [];
@@ -44,7 +46,8 @@ export function attachTimeExpressions(doc: Doc): void {
     const end = m.index + m[0].length;
     if (end <= start) continue;
     // "twice a day", "three times per week", "q2-3h" are frequencies, not times; "mg/24 hr" is a rate.
-    if (/(?:\b(?:once|twice|thrice|times|per|every|x)\s*|\/|\bq\s*\d+\s*-\s*)$/i.test(text.slice(Math.max(0, m.index - 12), m.index))) continue;
+    // A named time after a count dates the events ("vomited twice this morning").
+    if (!NAMED_TIME_RE.test(m[0]) && /(?:\b(?:once|twice|thrice|times|per|every|x)\s*|\/|\bq\s*\d+\s*-\s*)$/i.test(text.slice(Math.max(0, m.index - 12), m.index))) continue;
     // "24h events": the period an ICU summary covers.
     if (/^\s*events\b/i.test(text.slice(m.index + m[0].length, m.index + m[0].length + 8))) continue;
     // "3-mo f/u", "14-day monitor", "1-hr glucose": a hyphenated duration qualifies a noun.
@@ -52,7 +55,8 @@ export function attachTimeExpressions(doc: Doc): void {
     // "Return in 3 months": a follow-up interval, not the time of a finding ...
     const followUp = /^in\b/i.test(m[0]) && /\b(?:return|follow[- ]?up|f\/u|recheck|revisit)\s+(?:\w+\s+){0,3}$/i.test(text.slice(Math.max(0, m.index - 40), m.index));
     // Hours of sleep a night, or an age ("3 mo M"), are not times of an event.
-    if (/^\s*(?:\/|a\s+(?:night|day)\b|per\s+night|[MF]\b)/.test(text.slice(end, end + 9))) continue;
+    // "3 days a week", "2 days per week": a frequency.
+    if (/^\s*(?:\/|(?:a|per|each|every)\s+(?:night|day|week|month|year)\b|[MF]\b)/.test(text.slice(end, end + 12))) continue;
     const before = text.slice(Math.max(0, m.index - 24), m.index);
     // "within 3 hours of bedtime": a limit relative to another time; "to complete 5 days": a course length;
     // "ex-38 week": a gestational age at birth; "WELL CHILD CHECK - 4 YEAR": an age in a title.
@@ -68,15 +72,19 @@ export function attachTimeExpressions(doc: Doc): void {
     while (last + 1 < tokens.length && (tokens[last + 1] as Token).start < end) last++;
     if ([...Array(last - first + 1).keys()].some((d) => doc.mentionAt[first + d] !== undefined)) continue;
     const target = ofTarget(doc, last) ?? nearestTarget(doc, first, last);
-    if (target === undefined) continue;
+    // "bid to plaques x 2 weeks", "ankle brace for practice x 6 weeks": "x" after a treatment gives
+    // the length of its course (its DURATION), not the time of an event.
+    if (/^[x×]/i.test(m[0]) && target !== undefined && COURSE.has(target.type)) continue;
     // ... unless a test or procedure is what is rechecked ("Recheck IOP and OCT in 4 weeks", "Return in 3 months with repeat A1c").
-    if (followUp && target.category !== 'TEST_TREATMENT_PROCEDURE') continue;
+    if (followUp && target?.category !== 'TEST_TREATMENT_PROCEDURE') continue;
     // "SVD at 39 wks", "febrile seizure at 18 months": an age at an event, not a time; a test
     // scheduled at a gestational age ("glucose challenge at 24-28 wks") is one.
-    if (/\bat\s+$/i.test(text.slice(Math.max(0, start - 4), start)) && /^\d/.test(m[0]) && target.type !== 'TEST_NAME') continue;
-    const type = TIME_TYPE[target.type];
+    if (/\bat\s+$/i.test(text.slice(Math.max(0, start - 4), start)) && /^\d/.test(m[0]) && target?.type !== 'TEST_NAME') continue;
+    // With nothing to link in its sentence, a time dates the event the sentence tells by a verb
+    // ("vomited twice this morning", "rolled his ankle 3 days ago"): an event of the illness.
+    const type = target === undefined ? (anchorless(doc, text.slice(start, end), first) ? 'TIME_TO_DX_NAME' : undefined) : TIME_TYPE[target.type];
     if (type === undefined) continue;
-    const distance = target.last < first ? first - target.last : target.first - last;
+    const distance = target === undefined ? 10 : target.last < first ? first - target.last : target.first - last;
     const score = Math.round((0.9 - Math.min(0.2, distance * 0.01)) * 10000) / 10000;
     added.push({
       category: 'TIME_EXPRESSION',
@@ -87,7 +95,7 @@ export function attachTimeExpressions(doc: Doc): void {
       last,
       score,
       traits: new Map(),
-      attributes: [
+      attributes: target === undefined ? [] : [
         {
           type: target.type,
           category: target.category,
@@ -103,6 +111,25 @@ export function attachTimeExpressions(doc: Doc): void {
     doc.claimed.fill(1, start, end);
   }
   doc.mentions.push(...added);
+}
+
+/** Times that date a past event ("3 days ago", "this morning", "last night", "2 hours prior to arrival"). */
+const PAST_EVENT_RE = /(?:\bago|\bprior to (?:admission|presentation|arrival)|\bbefore admission|\bearlier|^(?:since\s+)?(?:yesterday|this morning|last (?:night|evening)|earlier today))$/i;
+
+const HABITS = new Set<string>(['TOBACCO_USE', 'ALCOHOL_CONSUMPTION', 'REC_DRUG_USE']);
+
+/**
+ * A time with nothing to link to in its sentence counts when it dates a past event that the
+ * sentence tells by a verb ("vomited twice this morning", "rolled his ankle 3 days ago"): an event
+ * of the illness. Not in a sentence about a behaviour ("quit smoking 20 yrs ago", "last used
+ * cocaine 2 weeks ago"): a time that dates a habit has no type to take.
+ */
+function anchorless(doc: Doc, phrase: string, first: number): boolean {
+  if (!PAST_EVENT_RE.test(phrase)) return false;
+  const sentence = (doc.tokens[first] as Token).sentence;
+  for (let k = first; k >= 0 && (doc.tokens[k] as Token).sentence === sentence; k--) if (HABITS.has(doc.mentionAt[k]?.type ?? '')) return false;
+  for (let k = first; k < doc.tokens.length && (doc.tokens[k] as Token).sentence === sentence; k++) if (HABITS.has(doc.mentionAt[k]?.type ?? '')) return false;
+  return true;
 }
 
 const LINKABLE = new Set(['MEDICAL_CONDITION', 'MEDICATION', 'TEST_TREATMENT_PROCEDURE']);
@@ -125,11 +152,36 @@ function nearestTarget(doc: Doc, first: number, last: number): Mention | undefin
   const sentence = (doc.tokens[first] as Token).sentence;
   for (let k = first - 1; k >= 0 && (doc.tokens[k] as Token).sentence === sentence; k--) {
     const m = doc.mentionAt[k];
-    if (m !== undefined && LINKABLE.has(m.category)) return headOf(doc, m) ?? m;
+    if (m !== undefined && LINKABLE.has(m.category)) return headOf(doc, m) ?? treatedBy(doc, m) ?? m;
   }
   for (let k = last + 1; k < doc.tokens.length && (doc.tokens[k] as Token).sentence === sentence; k++) {
     const m = doc.mentionAt[k];
     if (m !== undefined && LINKABLE.has(m.category)) return m;
+  }
+  return undefined;
+}
+
+const COURSE = new Set<string>(['GENERIC_NAME', 'BRAND_NAME', 'TREATMENT_NAME']);
+const INDICATION = new Set(['for', 'to', 'on']);
+
+/**
+ * "took ibuprofen for the cramps this week", "clobetasol bid to plaques": a condition after "for"
+ * or "to" that follows a drug or treatment is its indication or site; what the time dates is the
+ * treatment.
+ */
+function treatedBy(doc: Doc, m: Mention): Mention | undefined {
+  if (m.category !== 'MEDICAL_CONDITION') return undefined;
+  const sentence = (doc.tokens[m.first] as Token).sentence;
+  let k = m.first - 1;
+  if (doc.tokens[k]?.norm === 'the' || doc.tokens[k]?.norm === 'her' || doc.tokens[k]?.norm === 'his') k--;
+  const prep = doc.tokens[k];
+  if (prep === undefined || prep.sentence !== sentence || !INDICATION.has(prep.norm)) return undefined;
+  for (let j = k - 1; j >= Math.max(0, k - 10); j--) {
+    const t = doc.tokens[j] as Token;
+    if (t.sentence !== sentence) return undefined;
+    const other = doc.mentionAt[j];
+    if (other === undefined) continue;
+    return COURSE.has(other.type) ? other : undefined;
   }
   return undefined;
 }
