@@ -99,7 +99,7 @@ export function compareCosts(chartflow: DropResult, perFile: DropResult, realist
       `Chartflow: batches of up to ${defaultConfig.batchSize}, detection poll ${JSON.stringify(defaultConfig.detectionPoll)}`,
       'one job per file: batch size 1, no batching window, fixed 30 s poll; Entity Resolution one record per file',
       'Lambda GB-s: local handler wall time at each function memory (an upper bound: emulator work shares the process)',
-      'DynamoDB: one request unit per request (items under 1 KB except batch items); free tiers ignored',
+      'DynamoDB: one request unit per item read or written (BatchGetItem and BatchWriteItem per item; items under 1 KB except batch items); free tiers ignored',
     ],
     chartflow: { lines, totalUsd: totalUsd(lines) },
     oneJobPerFile: { lines: perFileLines, totalUsd: totalUsd(perFileLines) },

@@ -1,7 +1,8 @@
 /**
  * Counts the requests the pipeline makes to each local service, by operation, from Node's own
- * HTTP client diagnostics channel: every SDK client of the process (Lambdas, state machine tasks,
- * emulators calling S3) is seen, nothing is wrapped or changed.
+ * HTTP client diagnostics channels: every SDK client of the process (Lambdas, state machine tasks,
+ * emulators calling S3) is seen, nothing is changed (DynamoDB batch bodies are read on their way
+ * out, to count their items).
  */
 import diagnostics from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
@@ -42,11 +43,40 @@ export function startMeter(services: Record<string, string>): Meter {
     const perService = (counts[service] ??= {});
     perService[operation] = (perService[operation] ?? 0) + 1;
   };
+  // DynamoDB bills batch operations per item: the body is read as the client sends it (`<op> items`).
+  // (At `request.start` the body is sent already; `request.created` comes before it.)
+  const created = (message: unknown) => {
+    const { request } = message as { request: ClientRequest };
+    if (byHost.get(String(request.getHeader('host') ?? `${request.host}`)) !== 'dynamodb') return;
+    const operation = String(request.getHeader('x-amz-target') ?? '').split('.').pop();
+    if (operation !== 'BatchGetItem' && operation !== 'BatchWriteItem') return;
+    const end = request.end.bind(request) as (...args: unknown[]) => ClientRequest;
+    request.end = ((...args: unknown[]) => {
+      const perService = (counts.dynamodb ??= {});
+      perService[`${operation} items`] = (perService[`${operation} items`] ?? 0) + batchItemCount(operation, args[0]);
+      return end(...args);
+    }) as typeof request.end;
+  };
   diagnostics.subscribe('http.client.request.start', listener);
+  diagnostics.subscribe('http.client.request.created', created);
   return {
     counts: () => structuredClone(counts),
-    stop: () => diagnostics.unsubscribe('http.client.request.start', listener),
+    stop: () => {
+      diagnostics.unsubscribe('http.client.request.start', listener);
+      diagnostics.unsubscribe('http.client.request.created', created);
+    },
   };
+}
+
+/** Items a BatchGetItem (keys) or BatchWriteItem (requests) body asks for; 0 if it cannot be read. */
+export function batchItemCount(operation: 'BatchGetItem' | 'BatchWriteItem', body: unknown): number {
+  try {
+    const text = typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body).toString('utf8') : '';
+    const requestItems = (JSON.parse(text) as { RequestItems?: Record<string, unknown> }).RequestItems ?? {};
+    return Object.values(requestItems).reduce<number>((n, v) => n + (operation === 'BatchGetItem' ? ((v as { Keys?: unknown[] }).Keys?.length ?? 0) : Array.isArray(v) ? v.length : 0), 0);
+  } catch {
+    return 0;
+  }
 }
 
 /** The sum of a service's counts, optionally only the operations `include` accepts. */

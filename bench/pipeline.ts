@@ -144,8 +144,9 @@ export class BenchRuntime {
     const byFunction = structuredClone(this.lambdaStats);
     const lambdaRequests = Object.values(byFunction).reduce((n, f) => n + f.requests, 0);
     const gbSeconds = Object.values(byFunction).reduce((n, f) => n + f.seconds * (f.memoryMb / 1024), 0);
-    const writes = (op: string) => ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'].includes(op);
-    const reads = (op: string) => ['GetItem', 'Query', 'Scan', 'BatchGetItem'].includes(op);
+    // Batch operations are billed per item (the meter's `<op> items`), the others per request.
+    const writes = (op: string) => ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem items'].includes(op);
+    const reads = (op: string) => ['GetItem', 'Query', 'Scan', 'BatchGetItem items'].includes(op);
     // Both jobs read every document of a batch (the notes dropped here are all valid).
     const units = this.characters.reduce((n, c) => n + cmUnits(c), 0);
     const usage: Usage = {
@@ -154,7 +155,7 @@ export class BenchRuntime {
       lambdaRequests,
       lambdaGbSeconds: gbSeconds,
       sqsRequests: sqsRequestsFor(this.dropped),
-      // One unit per request: items here are under 1 KB, except the batch item (its document list).
+      // One unit per item read or written: items here are under 1 KB, except the batch item (its document list).
       dynamoWriteUnits: total(requests, 'dynamodb', writes),
       dynamoReadUnits: total(requests, 'dynamodb', reads),
       events: this.runtime.eventsSeen().length,

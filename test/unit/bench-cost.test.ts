@@ -70,4 +70,33 @@ describe('request meter', () => {
     expect(s3Operation('GET', '/docs?list-type=2&prefix=records%2F', false)).toBe('LIST records');
     expect(s3Operation('HEAD', '/docs/inbox/a.txt', false)).toBe('HEAD inbox');
   });
+
+  test('DynamoDB batch operations are counted per item as well as per request, as they are billed', async () => {
+    const { startMeter, total, batchItemCount } = await import('../../bench/meter.js');
+    const { createServer } = await import('node:http');
+    const { DynamoDBClient, BatchGetItemCommand, BatchWriteItemCommand, GetItemCommand } = await import('@aws-sdk/client-dynamodb');
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const endpoint = `http://127.0.0.1:${port}`;
+    const meter = startMeter({ dynamodb: endpoint });
+    const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    try {
+      const key = (id: string) => ({ pk: { S: id }, sk: { S: 'DOC' } });
+      await client.send(new BatchGetItemCommand({ RequestItems: { t: { Keys: [key('1'), key('2'), key('3')], ConsistentRead: true } } }));
+      await client.send(new BatchWriteItemCommand({ RequestItems: { t: [{ PutRequest: { Item: key('4') } }, { DeleteRequest: { Key: key('5') } }] } }));
+      await client.send(new GetItemCommand({ TableName: 't', Key: key('6') }));
+      const counts = meter.counts();
+      expect(counts.dynamodb).toEqual({ BatchGetItem: 1, 'BatchGetItem items': 3, BatchWriteItem: 1, 'BatchWriteItem items': 2, GetItem: 1 });
+      expect(total(counts, 'dynamodb', (op) => ['GetItem', 'BatchGetItem items'].includes(op))).toBe(4);
+    } finally {
+      meter.stop();
+      client.destroy();
+      server.close();
+    }
+    expect(batchItemCount('BatchGetItem', 'not json')).toBe(0);
+  });
 });
