@@ -36,6 +36,7 @@ export function attachAttributes(doc: Doc): void {
     else if (m.category === 'BEHAVIORAL_ENVIRONMENTAL_SOCIAL') behavioralAttributes(doc, m);
   }
   for (const m of doc.mentions) if (m.category === 'MEDICAL_CONDITION') conditionAttributes(doc, m);
+  for (const m of doc.mentions) if (m.category === 'MEDICAL_CONDITION') sharedTrailingSite(doc, m);
   for (const m of doc.mentions) if (m.category === 'ANATOMY' && m.consumedBy === undefined) examSubjectSite(doc, m);
   for (const m of doc.mentions) if (m.category === 'ANATOMY' && m.consumedBy === undefined) anatomyAttributes(doc, m);
 }
@@ -305,6 +306,7 @@ function conditionAttributes(doc: Doc, m: Mention): void {
   }
   // Right after, qualities or acuities in apposition ("diabetes, poorly controlled",
   // "depression, recurrent, moderate") or after a copula ("pain is now mild").
+  let afterQualities = m.last + 1;
   for (let j = m.last + 1, n = 0; j < tokens.length && n < 6; n++) {
     const t = tokens[j] as Token;
     if (t.sentence !== sentence) break;
@@ -322,11 +324,14 @@ function conditionAttributes(doc: Doc, m: Mention): void {
     if (next !== undefined && next.sentence === sentence && (doc.mentionAt[after.last + 1] !== undefined || PHRASE_START.has(next.norm))) break;
     found.push({ type: after.type, start: after.start, end: after.end, distance: j - m.last, score: 0.9 });
     j = after.last + 1;
+    afterQualities = j;
   }
   // After, through a preposition ("pain in the left knee", "rash on face and leg"), or a site in
   // apposition ("effusion R knee", "carcinoma, left breast") that no other finding follows.
   // A severity score between them does not break the link ("pain 5/10 in the R knee").
-  const from = afterPainScore(doc, m.last + 1);
+  let from = afterPainScore(doc, m.last + 1);
+  // "Cataract, mild, both eyes": a site in apposition may follow the qualities in apposition.
+  if (afterQualities > m.last + 1 && tokens[afterQualities]?.text === ',' && appositionSite(doc, afterQualities, sentence)) from = afterQualities;
   const first = tokens[from];
   if (first !== undefined && first.sentence === sentence && (POST_START.has(first.norm) || appositionSite(doc, from, sentence))) {
     const pending: Found[] = [];
@@ -355,6 +360,24 @@ function conditionAttributes(doc: Doc, m: Mention): void {
   commit(doc, m, found);
 }
 
+const FINDING_LINK = new Set(['and', 'or', '/']);
+
+/**
+ * "swelling and ecchymosis over the lateral malleolus", "redness and warmth of the calf": findings
+ * joined by "and" share the site written after the last of them.
+ */
+function sharedTrailingSite(doc: Doc, m: Mention): void {
+  // "left-sided numbness and clumsiness of the L hand": a finding placed by its own direction keeps it.
+  if (m.attributes.some((a) => a.type === 'SYSTEM_ORGAN_SITE' || a.type === 'DIRECTION')) return;
+  const link = doc.tokens[m.last + 1];
+  if (link === undefined || !FINDING_LINK.has(link.norm) || link.sentence !== (doc.tokens[m.last] as Token).sentence) return;
+  const next = doc.mentionAt[m.last + 2];
+  if (next === undefined || next.category !== 'MEDICAL_CONDITION' || next.first !== m.last + 2) return;
+  const trailing = next.attributes.filter((a) => a.type === 'SYSTEM_ORGAN_SITE' && a.start >= next.end);
+  if (trailing.length === 0) return;
+  commit(doc, m, trailing.map((a) => ({ type: 'SYSTEM_ORGAN_SITE', start: a.start, end: a.end, distance: (a.ref?.first ?? next.last + 2) - m.last, score: a.score, ref: a.ref })));
+}
+
 const CLAUSE_OPENERS = new Set([':', '-', '*', '•']);
 const EXAM_SUBJECT_WINDOW = 12;
 const SITE_LIST_LINK = new Set([',', 'and', '/', '&']);
@@ -371,7 +394,11 @@ const ORDINAL_RE = /^\d+(?:st|nd|rd|th)$/i;
 function examSubjectSite(doc: Doc, site: Mention): void {
   const { tokens } = doc;
   const sentence = (tokens[site.first] as Token).sentence;
-  const before = tokens[site.first - 1];
+  // "- R cheek: papule", "bilateral elbows and knees: plaques": a direction may open the clause
+  // before the site; it then qualifies the findings.
+  const lead = doc.modAt[site.first - 1];
+  const direction = lead !== undefined && lead.type === 'DIRECTION' && lead.last === site.first - 1 && isFree(doc, lead.start, lead.end) ? lead : undefined;
+  const before = tokens[(direction?.first ?? site.first) - 1];
   if (before !== undefined && before.sentence === sentence && !CLAUSE_OPENERS.has(before.text)) return;
   // "- scalp, dorsal hands, forearms: papules", "bilateral elbows and knees: plaques": a list of
   // sites opening the clause are all sites of its findings.
@@ -403,7 +430,9 @@ function examSubjectSite(doc: Doc, site: Mention): void {
   }
   if (findings.length === 0) return;
   for (const finding of findings) {
-    commit(doc, finding, sites.map((s) => ({ type: 'SYSTEM_ORGAN_SITE', start: s.start, end: s.end, distance: finding.first - s.last, score: s.score, ref: s })));
+    const found: Found[] = sites.map((s) => ({ type: 'SYSTEM_ORGAN_SITE', start: s.start, end: s.end, distance: finding.first - s.last, score: s.score, ref: s }));
+    if (direction !== undefined) found.push({ type: 'DIRECTION', start: direction.start, end: direction.end, distance: finding.first - direction.last, score: 0.9 });
+    commit(doc, finding, found);
   }
   for (const s of sites) s.consumedBy = findings[0];
 }
@@ -444,6 +473,7 @@ function afterPainScore(doc: Doc, j: number): number {
 function appositionSite(doc: Doc, from: number, sentence: number): boolean {
   let j = from;
   if ((doc.tokens[j] as Token | undefined)?.text === ',') j++;
+  if ((doc.tokens[j] as Token | undefined)?.norm === 'both') j++;
   const mod = doc.modAt[j];
   if (mod !== undefined && mod.type === 'DIRECTION' && mod.first === j) j = mod.last + 1;
   const site = doc.mentionAt[j];

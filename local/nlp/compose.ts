@@ -28,6 +28,10 @@ const SERVICE_AFTER = new Set(['aware', 'consulted', 'consult', 'consults', 'tea
 /** Exam items named by a site and what is measured there ("radial pulses", "deep tendon reflexes", "muscle strength"). */
 const EXAM_MEASURE = new Set(['pulse', 'pulses', 'reflex', 'reflexes', 'strength', 'tone', 'sounds', 'turgor', 'refill', 'jerk', 'jerks']);
 
+/** Device nouns, and the words that may stand between a site and one: "right IJ central venous catheter". */
+const ACCESS_DEVICE = new Set(['catheter', 'catheters', 'line', 'lines', 'cannula', 'sheath', 'port', 'cvc', 'picc', 'introducer', 'cordis']);
+const DEVICE_WORD = new Set(['central', 'venous', 'arterial', 'art', 'dialysis', 'hemodialysis', 'triple', 'double', 'single', 'lumen', 'tunneled', 'tunnelled', 'access', 'quinton', 'trialysis']);
+
 /** What follows an organ word when it names a service or a visit rather than a body site. */
 const ORGAN_SERVICE_RE = /^(?:\/[A-Za-z]+)?[ \t]+(?:clinic|service|consult(?:ation)?|team|visit|unit|department|dept|follow-up|note|center|centre|institute|associates|specialists?)\b/i;
 
@@ -53,7 +57,9 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
         // "knee-high stockings", "tongue-tied": the head of a hyphenated adjective is not a site.
         (text[m.end] === '-' && tokens[m.last + 2] !== undefined && (tokens[m.last + 2] as Token).start === m.end + 1 && /^[a-z]+$/.test((tokens[m.last + 2] as Token).text) && mentionAt[m.last + 2] === undefined) ||
         // "Radial pulses intact", "Deep tendon reflexes 2+": the site names the exam item.
-        (tokens[m.last + 1] !== undefined && sameSentence(m.last, m.last + 1) && EXAM_MEASURE.has((tokens[m.last + 1] as Token).norm) && mentionAt[m.last + 1] === undefined)
+        (tokens[m.last + 1] !== undefined && sameSentence(m.last, m.last + 1) && EXAM_MEASURE.has((tokens[m.last + 1] as Token).norm) && mentionAt[m.last + 1] === undefined) ||
+        // "right IJ central venous catheter", "left radial arterial line": the site names the access device.
+        namesDevice(tokens, m.last + 1, mentionAt)
       ) {
         remove.add(m);
         setAt(undefined, m.first, m.last);
@@ -177,4 +183,15 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
   mentions.length = 0;
   mentions.push(...kept, ...add);
   mentions.sort((a, b) => a.start - b.start || b.end - a.end);
+}
+
+/** A vascular access device named right after a site, through at most three device words. */
+function namesDevice(tokens: readonly Token[], from: number, mentionAt: readonly (Mention | undefined)[]): boolean {
+  for (let k = from; k < tokens.length && k <= from + 3; k++) {
+    const t = tokens[k] as Token;
+    if (t.sentence !== (tokens[from - 1] as Token).sentence || (mentionAt[k] !== undefined && mentionAt[k]?.category === 'ANATOMY')) return false;
+    if (ACCESS_DEVICE.has(t.norm)) return true;
+    if (!DEVICE_WORD.has(t.norm)) return false;
+  }
+  return false;
 }

@@ -24,9 +24,9 @@ export const QTY_UNIT_RE = sticky(
 );
 export const CONCENTRATION_RE = /\/\s*(?:\d+(?:\.\d+)?\s*)?(?:mL|ml|L|dose|actuation|spray|puff|tab|tablet|cap|capsule)$|%$/;
 export const MASS_RE = /(?:mg|mgs|milligrams?|mcg|mcgs|micrograms?|µg|ug|g|gm|gms|grams?|mEq|meq|mmol|%)(?:\s*\/.*)?$/;
-/** Duration: for 2 times, x 7 days, for one week, times 3 doses. Group 1 excludes the preposition. */
+/** Duration: for 2 times, x 7 days, for one week, times 3 doses, for the past 2 months. Group 1 excludes the preposition. */
 export const DURATION_RE = sticky(
-  `(?:for|x|×|times|over)\\s*(?:a\\s+total\\s+of\\s+|the\\s+next\\s+|another\\s+|an\\s+additional\\s+)?((?:${NUM}|a|an)\\s*(?:more\\s+)?(?:-\\s*)?(?:days?|d|weeks?|wks?|months?|mos?|years?|yrs?|hours?|hrs?|doses?|times|cycles?|nights?))(?![A-Za-z])`,
+  `(?:for|x|×|times|over)\\s*(?:a\\s+total\\s+of\\s+|the\\s+next\\s+|another\\s+|an\\s+additional\\s+)?((?:the\\s+(?:past|last)\\s+(?:(?:${NUM}|a|an)\\s*)?|(?:${NUM}|a|an)\\s*)(?:more\\s+)?(?:-\\s*)?(?:days?|d|weeks?|wks?|months?|mos?|years?|yrs?|hours?|hrs?|doses?|times|cycles?|nights?))(?![A-Za-z])`,
   'i',
 );
 /** Frequencies not in the modifier lexicon: q4h, q 6-8 hours, every 4 hours, 3 times a day, 2x/day. */

@@ -28,7 +28,8 @@ const TIME_RE = new RegExp(
     `\\b(?:since\\s+)?(?:(?:yesterday|this|tomorrow|last|that)\\s+${PART}|yesterday|today|tonight|tomorrow|overnight|earlier today|earlier this (?:week|month|year)|(?:last|this|next|that) (?:week|month|year|weekend)|over the weekend|next (?:winter|spring|summer|fall)|this (?:winter|spring|summer|fall)|the (?:day|night) before|at night|in the (?:morning|evening)s?|at bedtime|(?:on|since|last)\\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\\b`,
     `\\bthis\\s+(?:am|pm|a\\.m\\.|p\\.m\\.)(?![A-Za-z])`,
     `\\bsince\\s+(?:childhood|infancy|birth|adolescence|the weekend)\\b`,
-    `\\bevery\\s+(?:${NUM}\\s+)?(?:days?|weeks?|months?|years?)\\b`,
+    // "every 3 months" (a test repeated at an interval); "every day" alone is a frequency.
+    `\\bevery\\s+${NUM}\\s+(?:days?|weeks?|months?|years?)\\b`,
   ].join('|'),
   'gi',
 );
@@ -58,9 +59,10 @@ export function attachTimeExpressions(doc: Doc): void {
     // "3 days a week", "2 days per week": a frequency.
     if (/^\s*(?:\/|(?:a|per|each|every)\s+(?:night|day|week|month|year)\b|[MF]\b)/.test(text.slice(end, end + 12))) continue;
     const before = text.slice(Math.max(0, m.index - 24), m.index);
-    // "within 3 hours of bedtime": a limit relative to another time; "to complete 5 days": a course length;
-    // "ex-38 week": a gestational age at birth; "WELL CHILD CHECK - 4 YEAR": an age in a title.
-    if (/^within\b/i.test(m[0]) && /^\s+of\b/i.test(text.slice(end, end + 4))) continue;
+    // "back to baseline within a minute", "within 3 hours of bedtime": a limit, not the time of an event;
+    // "to complete 5 days": a course length; "ex-38 week": a gestational age at birth;
+    // "WELL CHILD CHECK - 4 YEAR": an age in a title.
+    if (/^within\b/i.test(m[0])) continue;
     if (/\b(?:complete|completing|completed)\s+(?:at\s+least\s+|a\s+total\s+of\s+)?$/i.test(before)) continue;
     if (/\bex-?\s*$/i.test(before) || /^\d+\s+[A-Z]{3,}$/.test(m[0])) continue;
     let free = true;
@@ -75,6 +77,12 @@ export function attachTimeExpressions(doc: Doc): void {
     // "bid to plaques x 2 weeks", "ankle brace for practice x 6 weeks": "x" after a treatment gives
     // the length of its course (its DURATION), not the time of an event.
     if (/^[x×]/i.test(m[0]) && target !== undefined && COURSE.has(target.type)) continue;
+    // "Stop phenazopyridine after 2 more days", "may repeat once after 2 hours": a count of time after a
+    // drug named before it is its course or dosing interval, not the time of an event.
+    if (/\bafter\s+$/i.test(text.slice(Math.max(0, start - 6), start)) && /^\d|^(?:a|an|one|two|three|four|five|six|seven|ten)\b/i.test(m[0]) && (target?.type === 'GENERIC_NAME' || target?.type === 'BRAND_NAME') && target.last < first) continue;
+    // "dose 2 in 2-6 months", "if no better in 3 months, consider erenumab": an interval to come
+    // dates a plan for a drug, not a time annotators give the drug (a test booked at an interval is one).
+    if (/^in\s+(?!the\b)/i.test(m[0]) && (target?.type === 'GENERIC_NAME' || target?.type === 'BRAND_NAME')) continue;
     // ... unless a test or procedure is what is rechecked ("Recheck IOP and OCT in 4 weeks", "Return in 3 months with repeat A1c").
     if (followUp && target?.category !== 'TEST_TREATMENT_PROCEDURE') continue;
     // "SVD at 39 wks", "febrile seizure at 18 months": an age at an event, not a time; a test
