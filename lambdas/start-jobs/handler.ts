@@ -12,7 +12,10 @@ import { logger } from '../shared/logger.js';
 import { startJobs } from './start-jobs.js';
 
 const dynamo = newDocumentClient();
-const comprehend = new ComprehendMedicalClient({});
+// No SDK retries: a throttled or quota-refused start fails this task at once, and the workflow's
+// Retry (60 s, doubling, full jitter) is the backoff. SDK retries would only wait inside the
+// function (billed duration) for a quota that frees when other jobs end, minutes later.
+const comprehend = new ComprehendMedicalClient({ maxAttempts: 1 });
 
 async function startJobsHandler(event: StartJobsInput, context: Context): Promise<StartJobsOutput> {
   return startJobs(event, {
