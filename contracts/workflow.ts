@@ -7,6 +7,8 @@
 export const WorkflowError = {
   /** Comprehend Medical answered TooManyRequests (TPS or the 10-active-jobs limit): retry later. */
   DetectionJobsThrottled: 'DetectionJobsThrottled',
+  /** Comprehend Medical answered a transient server error (InternalServerException, ServiceUnavailableException): retry later. */
+  DetectionJobsUnavailable: 'DetectionJobsUnavailable',
   /** Another caller holds the job-start lease of this batch: retry shortly. */
   JobStartInProgress: 'JobStartInProgress',
   /** A batch referenced by the workflow does not exist or is in an unexpected state. */

@@ -139,6 +139,8 @@ export function createBatchId(now: Date = new Date()): string {
 }
 
 const CONCURRENCY = 8;
+/** Job-start failures that the workflow's Start Jobs step retries: the batch goes on without job ids. */
+const DEFERRABLE = [WorkflowError.DetectionJobsThrottled, WorkflowError.DetectionJobsUnavailable, WorkflowError.JobStartInProgress] as const;
 const MAX_PLACEMENT_ROUNDS = 5;
 /** Abandoned candidates deleted per invocation at most (they are rare: one per crash at worst). */
 const SWEEP_LIMIT = 10;
@@ -772,9 +774,9 @@ class IngestRun {
     try {
       return await ensureDetectionJobs(batchId, this.deps);
     } catch (error) {
-      // Both delay the jobs, never drop them: the execution starts without job ids and its
+      // They delay the jobs, never drop them: the execution starts without job ids and its
       // start-jobs step (retried with backoff) gets them.
-      if (error instanceof Error && (error.name === WorkflowError.DetectionJobsThrottled || error.name === WorkflowError.JobStartInProgress)) {
+      if (error instanceof Error && (DEFERRABLE as readonly string[]).includes(error.name)) {
         this.deps.logger.warn('detection jobs deferred to the state machine', { reason: error.name });
         return undefined;
       }

@@ -18,8 +18,8 @@
  * 4. The job is recorded (condition: we still hold the lease) and the lease released.
  *
  * Comprehend Medical's TooManyRequestsException (5 TPS, or 10 active jobs per operation) becomes
- * `DetectionJobsThrottled`, which the state machine retries with backoff: throttling delays a
- * batch, never drops it.
+ * `DetectionJobsThrottled`, and its transient server errors `DetectionJobsUnavailable`; the state
+ * machine retries both with backoff: they delay a batch, never drop it.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -78,12 +78,21 @@ export const detectionJobToken = (batchId: string, type: JobType, attempt: numbe
   `${batchId}-${NAME_SUFFIX[type]}-${attempt}`;
 
 const isThrottled = (error: unknown): boolean => error instanceof Error && error.name === 'TooManyRequestsException';
+const isUnavailable = (error: unknown): boolean =>
+  error instanceof Error && (error.name === 'InternalServerException' || error.name === 'ServiceUnavailableException');
+
+/** The workflow error a Comprehend Medical failure becomes when a later retry can succeed; else the error itself. */
+function retryLater(error: unknown, what: string): unknown {
+  if (isThrottled(error)) return namedError(WorkflowError.DetectionJobsThrottled, `Comprehend Medical throttled ${what}`, error);
+  if (isUnavailable(error)) return namedError(WorkflowError.DetectionJobsUnavailable, `Comprehend Medical failed ${what} (transient)`, error);
+  return error;
+}
 
 const isLive = (job: JobRecord | undefined): job is JobRecord => !!job?.jobId && !DEAD_STATUSES.has(job.status);
 
 /**
  * Returns the ids of both detection jobs of `batchId`, starting whichever is missing or dead.
- * Throws `DetectionJobsThrottled`, `JobStartInProgress` or `BatchStateError` (see WorkflowError).
+ * Throws `DetectionJobsThrottled`, `DetectionJobsUnavailable`, `JobStartInProgress` or `BatchStateError` (see WorkflowError).
  */
 export async function ensureDetectionJobs(batchId: string, deps: DetectionJobsDeps): Promise<DetectionJobIds> {
   if (!BATCH_ID_PATTERN.test(batchId)) {
@@ -114,9 +123,7 @@ export async function ensureDetectionJobs(batchId: string, deps: DetectionJobsDe
     const snomedJobId = await jobId('snomed');
     return { entitiesJobId, snomedJobId };
   } catch (error) {
-    failure = isThrottled(error)
-      ? namedError(WorkflowError.DetectionJobsThrottled, 'Comprehend Medical throttled the job start', error)
-      : error;
+    failure = retryLater(error, 'the job start');
     throw failure;
   } finally {
     await releaseLease(batchId, owner, deps, failure);
@@ -157,8 +164,7 @@ async function describeStatus(type: JobType, jobId: string, deps: DetectionJobsD
   } catch (error) {
     // Job metadata expires (about 120 days): a job the service no longer knows cannot be reused.
     if (error instanceof Error && error.name === 'ResourceNotFoundException') return 'FAILED';
-    if (isThrottled(error)) throw namedError(WorkflowError.DetectionJobsThrottled, 'Comprehend Medical throttled Describe', error);
-    throw error;
+    throw retryLater(error, 'Describe');
   }
 }
 

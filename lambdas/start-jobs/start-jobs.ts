@@ -1,7 +1,7 @@
 /**
  * start-jobs core: the state machine's first step when the ingest could not start the detection
  * jobs (throttled, or another caller held the lease). Errors keep their names
- * (DetectionJobsThrottled, JobStartInProgress, BatchStateError) for the definition's Retry/Catch.
+ * (DetectionJobsThrottled, DetectionJobsUnavailable, JobStartInProgress, BatchStateError) for the definition's Retry/Catch.
  */
 import { WorkflowError, type StartJobsInput, type StartJobsOutput } from '../../contracts/workflow.js';
 import { BATCH_ID_PATTERN, ensureDetectionJobs, type DetectionJobsDeps } from '../shared/detection-jobs.js';

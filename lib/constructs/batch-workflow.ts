@@ -89,9 +89,9 @@ export class BatchWorkflow extends Construct {
     };
     const ER_RETRYABLE = ['EntityResolution.ThrottlingException', 'EntityResolution.InternalServerException'];
 
-    // 1. Start the jobs when the ingest Lambda was throttled (TooManyRequests or 10 active jobs).
+    // 1. Start the jobs when ingest could not (TooManyRequests, 10 active jobs, a transient error).
     const startJobs = invoke('Start Jobs', props.startJobs, { 'batchId.$': '$.batchId' }, '$.jobs', [{
-      errors: [WorkflowError.DetectionJobsThrottled, WorkflowError.JobStartInProgress],
+      errors: [WorkflowError.DetectionJobsThrottled, WorkflowError.DetectionJobsUnavailable, WorkflowError.JobStartInProgress],
       interval: Duration.seconds(60),
       backoffRate: 2,
       maxDelay: Duration.minutes(15),

@@ -145,6 +145,7 @@ describe('definition', () => {
     expect(retry).toMatchObject({ JitterStrategy: 'FULL', BackoffRate: 2, MaxDelaySeconds: 300 });
     const start = state('Start Jobs').Retry!.find((r) => r.ErrorEquals.includes('DetectionJobsThrottled'))!;
     expect(start).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: 900, MaxAttempts: 100 });
+    expect(start.ErrorEquals).toEqual(['DetectionJobsThrottled', 'DetectionJobsUnavailable', 'JobStartInProgress']);
   });
 
   test('jobs are started by the workflow only when ingest could not', () => {

@@ -277,6 +277,23 @@ describe('ensureDetectionJobs', () => {
     expect(world.comprehend.jobs.map((j) => j.input.ClientRequestToken)).toEqual([`${BATCH}-entities-0`, `${BATCH}-snomedct-0`]);
   });
 
+  test('transient server errors -> DetectionJobsUnavailable (cause kept), lease released; Describe too', async () => {
+    await sealedBatch();
+    world.comprehend.mock.on(StartEntitiesDetectionV2JobCommand).rejects(Object.assign(new Error('oops'), { name: 'InternalServerException' }));
+
+    const error = await ensureDetectionJobs(BATCH, deps()).catch((e: unknown) => e as Error);
+
+    expect(error).toMatchObject({ name: WorkflowError.DetectionJobsUnavailable });
+    expect((error as Error).cause).toMatchObject({ name: 'InternalServerException' });
+    expect((await getBatch(world, BATCH))?.jobStartLease).toBeUndefined();
+
+    const comprehend = new FakeComprehend(new TestClock().now);
+    comprehend.mock.on(ListEntitiesDetectionV2JobsCommand).rejects(Object.assign(new Error('down'), { name: 'ServiceUnavailableException' }));
+    await expect(ensureDetectionJobs(BATCH, deps({ comprehend: comprehend.client }))).rejects.toMatchObject({
+      name: WorkflowError.DetectionJobsUnavailable,
+    });
+  });
+
   test('throttled List is throttled too', async () => {
     await sealedBatch();
     const comprehend = new FakeComprehend(new TestClock().now);

@@ -4,6 +4,8 @@ import {
   StartEntitiesDetectionV2JobCommand,
   type StartEntitiesDetectionV2JobCommandInput,
 } from '@aws-sdk/client-comprehendmedical';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
 import { Env } from '../../contracts/env.js';
 import { Keys, statusKey, type BatchItem } from '../../contracts/table.js';
@@ -106,8 +108,25 @@ describe('start-jobs handler', () => {
   const context = fixture<Context>('lambda-context.json');
   let handler: Handler;
 
+  // The handler's own client against a stand-in service over HTTP (the SDK's retry middleware
+  // runs): List answers no jobs, every Start answers the active-jobs quota.
+  const starts: string[] = [];
+  const service = createServer((req, res) => {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    req.resume();
+    req.on('end', () => {
+      if (target.includes('.List')) return res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end('{"ComprehendMedicalAsyncJobPropertiesList":[]}');
+      starts.push(target);
+      res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'TooManyRequestsException' })
+        .end('{"__type":"TooManyRequestsException","Message":"You have reached the limit of 10 active jobs."}');
+    });
+  });
+  afterAll(() => service.close());
+
   beforeAll(async () => {
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
     Object.assign(process.env, {
+      AWS_ENDPOINT_URL_COMPREHENDMEDICAL: `http://127.0.0.1:${(service.address() as AddressInfo).port}`,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
@@ -144,6 +163,16 @@ describe('start-jobs handler', () => {
     } finally {
       comprehend.mock.restore();
     }
+  });
+
+  test('a refused start fails the task at once (one request, no SDK retries): the workflow retries it', async () => {
+    process.env[Env.TableName] = world.tableName;
+    await submittedBatchWithoutJobs();
+    starts.length = 0;
+
+    await expect(handler({ batchId: BATCH }, context)).rejects.toMatchObject({ name: WorkflowError.DetectionJobsThrottled });
+    expect(starts).toEqual(['ComprehendMedical_20181030.StartEntitiesDetectionV2Job']);
+    expect((await getBatch(world, BATCH))?.jobStartLease).toBeUndefined();
   });
 
   test('a missing environment variable is a clear error', async () => {
