@@ -23,7 +23,9 @@ import { createBatchId, ingest, type IngestConfig, type IngestDeps } from './ing
 
 const s3 = new S3Client({});
 const dynamo = newDocumentClient();
-const comprehend = new ComprehendMedicalClient({});
+// No SDK retries: a refused or failed job start is deferred at once to the workflow's Start Jobs
+// step (retried there with backoff) instead of waiting inside this function.
+const comprehend = new ComprehendMedicalClient({ maxAttempts: 1 });
 const sfn = new SFNClient({});
 const events = new EventBridgeClient({});
 
