@@ -25,8 +25,8 @@ export interface FaultSpec {
   /**
    * Comprehend Medical: the first N Start*Job calls for each new job (same client request token,
    * or job name without one) find the active-jobs quota reached, then the job starts. Unlike the
-   * rate above this does not depend on the order of concurrent calls: every batch's first starter
-   * (ingest, one attempt) defers, and the workflow's Start Jobs is refused N - 1 more times.
+   * rate above this does not depend on the order of concurrent calls: N = 3 outlasts the SDK's
+   * three attempts in ingest, so every batch's first starter defers and a later call starts it.
    */
   cmBusyStarts: number;
   /** Comprehend Medical: how batch jobs end unless a per-job rate below picks another outcome (default COMPLETED). */

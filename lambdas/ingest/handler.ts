@@ -23,9 +23,10 @@ import { createBatchId, ingest, type IngestConfig, type IngestDeps } from './ing
 
 const s3 = new S3Client({});
 const dynamo = newDocumentClient();
-// No SDK retries: a refused or failed job start is deferred at once to the workflow's Start Jobs
-// step (retried there with backoff) instead of waiting inside this function.
-const comprehend = new ComprehendMedicalClient({ maxAttempts: 1 });
+// SDK retries kept here (unlike start-jobs): a batch whose start is throttled for good is deferred
+// to the workflow's Start Jobs. One attempt deferred many more batches, and the offline soak run
+// then lost batches to JobStartInProgress (see the closing note of 2026-12-07).
+const comprehend = new ComprehendMedicalClient({});
 const sfn = new SFNClient({});
 const events = new EventBridgeClient({});
 
