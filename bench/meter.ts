@@ -33,10 +33,10 @@ export function s3Operation(method: string, requestPath: string, copySource: boo
 export function startMeter(services: Record<string, string>): Meter {
   const byHost = new Map(Object.entries(services).map(([name, endpoint]) => [new URL(endpoint).host, name]));
   const counts: RequestCounts = {};
+  const serviceOf = (request: ClientRequest) => byHost.get(String(request.getHeader('host') ?? `${request.host}`));
   const listener = (message: unknown) => {
     const { request } = message as { request: ClientRequest };
-    const host = String(request.getHeader('host') ?? `${request.host}`);
-    const service = byHost.get(host);
+    const service = serviceOf(request);
     if (!service) return;
     const target = request.getHeader('x-amz-target');
     const operation = service === 's3' ? s3Operation(request.method, request.path, request.getHeader('x-amz-copy-source') !== undefined) : typeof target === 'string' ? target.split('.').pop()! : `${request.method} ${request.path.split('?')[0]!.replace(/\/[0-9a-f]{32}/g, '/{id}')}`;
@@ -47,7 +47,7 @@ export function startMeter(services: Record<string, string>): Meter {
   // (At `request.start` the body is sent already; `request.created` comes before it.)
   const created = (message: unknown) => {
     const { request } = message as { request: ClientRequest };
-    if (byHost.get(String(request.getHeader('host') ?? `${request.host}`)) !== 'dynamodb') return;
+    if (serviceOf(request) !== 'dynamodb') return;
     const operation = String(request.getHeader('x-amz-target') ?? '').split('.').pop();
     if (operation !== 'BatchGetItem' && operation !== 'BatchWriteItem') return;
     const end = request.end.bind(request) as (...args: unknown[]) => ClientRequest;

@@ -23,9 +23,9 @@ import { createBatchId, ingest, type IngestConfig, type IngestDeps } from './ing
 
 const s3 = new S3Client({});
 const dynamo = newDocumentClient();
-// SDK retries kept here (unlike start-jobs): a batch whose start is throttled for good is deferred
-// to the workflow's Start Jobs. One attempt deferred many more batches, and the offline soak run
-// then lost batches to JobStartInProgress (see the closing note of 2026-12-07).
+// SDK retries kept here (unlike start-jobs): a start throttled only for a moment still succeeds in
+// ingest. With one attempt many more batches deferred to Start Jobs, and the offline mixed-faults
+// soak lost batches that ran out of retries on JobStartInProgress (cause not found).
 const comprehend = new ComprehendMedicalClient({});
 const sfn = new SFNClient({});
 const events = new EventBridgeClient({});

@@ -283,7 +283,8 @@ class IngestRun {
     // Claims that exist already (repeated notifications, redeliveries) are routed without opening a
     // candidate: a candidate nothing is claimed into would be left OPEN forever if this invocation
     // died before dropping it.
-    const existing = await this.readDocuments(docs.filter((d) => d.validation?.accepted).map((d) => d.documentId));
+    const acceptedIds = docs.filter((d) => d.validation?.accepted).map((d) => d.documentId);
+    const existing = await getDocuments(this.deps.dynamo, this.deps.config.tableName, acceptedIds);
     for (const item of existing.values()) {
       this.deps.logger.info('claim exists', { documentId: item.documentId, status: item.status, batchId: item.batchId });
       this.route(item);
@@ -379,11 +380,6 @@ class IngestRun {
     const ids = this.pointing.get(batchId) ?? new Set<string>();
     ids.add(id);
     this.pointing.set(batchId, ids);
-  }
-
-  /** The stored document items among `ids` (consistent reads, 100 a request). */
-  private readDocuments(ids: readonly string[]): Promise<Map<string, DocumentItem>> {
-    return getDocuments(this.deps.dynamo, this.deps.config.tableName, ids);
   }
 
   private async readDocument(id: string): Promise<DocumentItem> {

@@ -44,6 +44,20 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
   const setAt = (m: Mention | undefined, first: number, last: number): void => {
     for (let j = first; j <= last; j++) mentionAt[j] = m;
   };
+  /**
+   * The anatomy mention written right before `m` (same sentence) becomes part of its name ("knee
+   * surgery", "cervical spine fusion"); `spaceOnly`: only when nothing but blanks separates them.
+   */
+  const absorbSiteBefore = (m: Mention, spaceOnly: boolean): void => {
+    const site = m.first > 0 ? mentionAt[m.first - 1] : undefined;
+    if (site === undefined || site.category !== 'ANATOMY' || remove.has(site) || site.last !== m.first - 1 || !sameSentence(site.first, m.first)) return;
+    if (spaceOnly && !/^[ \t]+$/.test(text.slice(site.end, m.start))) return;
+    const merged: Mention = { ...m, start: site.start, first: site.first, traits: new Map(), attributes: [] };
+    remove.add(site);
+    remove.add(m);
+    add.push(merged);
+    setAt(merged, merged.first, merged.last);
+  };
 
   for (const m of mentions) {
     if (remove.has(m)) continue;
@@ -109,28 +123,14 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
         continue;
       }
       // "abdominal surgery", "knee surgery": the site belongs to the procedure.
-      const site = prev === undefined ? undefined : mentionAt[prev.i];
-      if (site !== undefined && site.category === 'ANATOMY' && !remove.has(site) && site.last === m.first - 1 && sameSentence(site.first, m.first)) {
-        const merged: Mention = { ...m, start: site.start, first: site.first, traits: new Map(), attributes: [] };
-        remove.add(site);
-        remove.add(m);
-        add.push(merged);
-        setAt(merged, merged.first, merged.last);
-      }
+      absorbSiteBefore(m, false);
       continue;
     }
 
     // "cervical spine fusion", "breast lumpectomy", "knee arthroscopy", "hand splint": a site written
     // right before a procedure or a one-word treatment names what it is done on, and is part of its name.
     if (m.type === 'PROCEDURE_NAME' || (m.type === 'TREATMENT_NAME' && m.first === m.last)) {
-      const site = prevTok === undefined ? undefined : mentionAt[prevTok.i];
-      if (site !== undefined && site.category === 'ANATOMY' && !remove.has(site) && site.last === m.first - 1 && sameSentence(site.first, m.first) && /^[ \t]+$/.test(text.slice(site.end, m.start))) {
-        const merged: Mention = { ...m, start: site.start, first: site.first, traits: new Map(), attributes: [] };
-        remove.add(site);
-        remove.add(m);
-        add.push(merged);
-        setAt(merged, merged.first, merged.last);
-      }
+      absorbSiteBefore(m, true);
       continue;
     }
 

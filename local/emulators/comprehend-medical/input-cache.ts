@@ -9,7 +9,7 @@
 export class InputCache {
   private readonly entries = new Map<string, { read: Promise<Uint8Array>; left: number; bytes: number }>();
   private held = 0;
-  /** Reads answered from the cache (for tests and the bench). */
+  /** Reads answered from the cache (for tests). */
   hits = 0;
 
   constructor(
