@@ -24,8 +24,7 @@ import { createBatchId, ingest, type IngestConfig, type IngestDeps } from './ing
 const s3 = new S3Client({});
 const dynamo = newDocumentClient();
 // SDK retries kept here (unlike start-jobs): a start throttled only for a moment still succeeds in
-// ingest. With one attempt many more batches deferred to Start Jobs, and the offline mixed-faults
-// soak lost batches that ran out of retries on JobStartInProgress (cause not found).
+// ingest, and fewer batches take the slower Start Jobs path.
 const comprehend = new ComprehendMedicalClient({});
 const sfn = new SFNClient({});
 const events = new EventBridgeClient({});

@@ -104,8 +104,7 @@ export async function ensureDetectionJobs(batchId: string, deps: DetectionJobsDe
 
   const owner = deps.leaseOwner ?? randomUUID();
   const taken = await takeLease(batchId, owner, deps);
-  const leased = taken && (await withCurrentStatuses(taken, deps));
-  if (!leased) {
+  if (!taken) {
     // Someone else holds the lease; they may have finished meanwhile.
     const again = liveJobIds(await readBatch(batchId, deps));
     if (again) return again;
@@ -114,6 +113,9 @@ export async function ensureDetectionJobs(batchId: string, deps: DetectionJobsDe
 
   let failure: unknown;
   try {
+    // Every call made under the lease is inside this try, so that the lease is released on error:
+    // a lease left behind blocks every retry of the batch until it expires.
+    const leased = await withCurrentStatuses(taken, deps);
     // In turn: when the first start is throttled, the second is not attempted in vain.
     const jobId = async (type: JobType) => {
       const recorded = leased[RECORD_FIELD[type]];

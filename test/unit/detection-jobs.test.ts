@@ -1,5 +1,6 @@
 import 'aws-sdk-client-mock-jest';
 import {
+  DescribeEntitiesDetectionV2JobCommand,
   ListEntitiesDetectionV2JobsCommand,
   StartEntitiesDetectionV2JobCommand,
   StartSNOMEDCTInferenceJobCommand,
@@ -180,6 +181,27 @@ describe('ensureDetectionJobs', () => {
       expect(ids.snomedJobId).toBe('s'.repeat(32));
       expect(ids.entitiesJobId).toBe(world.comprehend.jobs.at(-1)?.JobId);
       expect(world.comprehend.mock).toHaveReceivedCommandTimes(StartEntitiesDetectionV2JobCommand, 1);
+    });
+    test('a Describe that fails once the lease is taken releases the lease (a retry can then go on)', async () => {
+      existingJob('entities', 'COMPLETED', 'e'.repeat(32));
+      existingJob('snomed', 'FAILED', 's'.repeat(32));
+      await sealedBatch({
+        status: 'FAILED',
+        entitiesJob: { jobId: 'e'.repeat(32), status: 'IN_PROGRESS' },
+        snomedJob: { jobId: 's'.repeat(32), status: 'IN_PROGRESS' },
+      });
+      // The first check (before the lease) goes through; the re-check under the lease is throttled.
+      const throttled = Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
+      const completed = { ComprehendMedicalAsyncJobProperties: { JobId: 'e'.repeat(32), JobStatus: 'COMPLETED' as const } };
+      world.comprehend.mock.on(DescribeEntitiesDetectionV2JobCommand).resolvesOnce(completed).rejectsOnce(throttled);
+
+      await expect(ensureDetectionJobs(BATCH, deps())).rejects.toMatchObject({ name: WorkflowError.DetectionJobsThrottled });
+      expect((await getBatch(world, BATCH))?.jobStartLease).toBeUndefined();
+
+      world.comprehend.mock.on(DescribeEntitiesDetectionV2JobCommand).resolves(completed);
+      const ids = await ensureDetectionJobs(BATCH, deps());
+      expect(ids.entitiesJobId).toBe('e'.repeat(32));
+      expect(world.comprehend.mock).toHaveReceivedCommandTimes(StartSNOMEDCTInferenceJobCommand, 1);
     });
   });
 
