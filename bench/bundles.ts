@@ -4,13 +4,13 @@
  * process (median of a few), as a Lambda cold start pays it before the first event.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Env } from '../contracts/env.js';
 import { LAMBDA_BUNDLING } from '../lib/constructs/house-function.js';
+import { scratchDir, removeScratch } from './scratch.js';
 
 export interface BundleReport {
   name: string;
@@ -89,7 +89,7 @@ export const median = (values: number[]) => {
 };
 
 export async function benchBundles(runs: number): Promise<BundleReport[]> {
-  const out = mkdtempSync(path.join(tmpdir(), 'chartflow-bundles-'));
+  const out = scratchDir('chartflow-bundles-');
   try {
     const names = readdirSync('lambdas').filter((n) => n !== 'shared' && statSync(path.join('lambdas', n, 'handler.ts'), { throwIfNoEntry: false }));
     const reports: BundleReport[] = [];
@@ -113,6 +113,6 @@ export async function benchBundles(runs: number): Promise<BundleReport[]> {
     }
     return reports;
   } finally {
-    rmSync(out, { recursive: true, force: true });
+    removeScratch(out);
   }
 }

@@ -4,9 +4,6 @@
  * at each function's memory, requests per service (bench/meter.ts), events, Comprehend Medical
  * jobs, matching runs. Drops can be spread over virtual time.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { Prefix } from '../contracts/layout.js';
@@ -15,6 +12,7 @@ import { LocalRuntime } from '../local/runtime/runtime.js';
 import { summarize, type RunSummary } from '../local/runtime/summary.js';
 import { cmUnits, sqsRequestsFor, type Usage } from './cost.js';
 import { startMeter, total, type Meter, type RequestCounts } from './meter.js';
+import { removeScratch, scratchDir } from './scratch.js';
 
 export interface ExecutionMeasure {
   name: string;
@@ -64,7 +62,7 @@ export class BenchRuntime {
   }
 
   static async start(options: { context?: Record<string, unknown>; faults?: string } = {}): Promise<BenchRuntime> {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'chartflow-bench-'));
+    const dataDir = scratchDir('chartflow-bench-');
     const faults = parseFaults(options.faults);
     process.env.CDK_VALIDATION ??= 'false'; // as the CLI does: the validation plugin only costs time here
     // Quiet Lambdas: the bench prints a table; failures show in the results.
@@ -179,6 +177,6 @@ export class BenchRuntime {
   async close(): Promise<void> {
     this.meter?.stop();
     await this.runtime.stop();
-    rmSync(this.dataDir, { recursive: true, force: true });
+    removeScratch(this.dataDir);
   }
 }

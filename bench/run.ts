@@ -12,6 +12,7 @@ import { generateNotes } from './corpus.js';
 import { benchDrop, benchOneJobPerFile, compareCosts, dropCounts, type CostComparison, type DropCounts } from './drop.js';
 import { benchPolling, type PollingResult } from './polling.js';
 import { benchEndToEnd, benchNlp, type EndToEnd, type NlpThroughput } from './throughput.js';
+import { deferRemoval, removeDeferred } from './scratch.js';
 
 const SECTIONS = ['polling', 'drop', 'throughput', 'bundles'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -215,7 +216,15 @@ async function main(): Promise<number> {
   mkdirSync(path.dirname(file), { recursive: true });
   const save = (r: Results, complete: boolean) =>
     writeFileSync(file, `${JSON.stringify({ ...r, complete, wallSeconds: (performance.now() - t0) / 1000 }, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v), 2)}\n`);
-  const results = await runBench(options, (partial) => save(partial, false));
+  // Scratch folders go after the last timed run (see bench/scratch.ts).
+  deferRemoval();
+  let results: Results;
+  try {
+    results = await runBench(options, (partial) => save(partial, false));
+  } finally {
+    log('removing scratch folders');
+    removeDeferred();
+  }
   save(results, true);
   process.stdout.write(`${formatResults(results)}\n\nWall time ${fmt((performance.now() - t0) / 1000, 1)} s; JSON: ${file}\n`);
   // A full run fails on any missed target. The quick run is CI's smoke test on a shared machine: it

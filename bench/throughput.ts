@@ -3,11 +3,11 @@
  * a child process, wall time), and of the NLP engine alone through its public API.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { detectEntitiesV2, inferSnomedCt } from '../local/nlp/index.js';
 import { generateNotes, writeCorpus } from './corpus.js';
+import { removeScratch, scratchDir } from './scratch.js';
 
 export interface EndToEnd {
   documents: number;
@@ -24,7 +24,7 @@ export interface EndToEnd {
 
 /** Runs the CLI on `documents` generated notes and times the whole process. */
 export async function benchEndToEnd(documents: number, seed = 21): Promise<EndToEnd> {
-  const root = mkdtempSync(path.join(tmpdir(), 'chartflow-throughput-'));
+  const root = scratchDir('chartflow-throughput-');
   try {
     const notesDir = path.join(root, 'notes');
     const bytes = writeCorpus(notesDir, generateNotes({ count: documents, seed }));
@@ -53,7 +53,7 @@ export async function benchEndToEnd(documents: number, seed = 21): Promise<EndTo
       cliSeconds: summary.realSeconds,
     };
   } finally {
-    rmSync(root, { recursive: true, force: true });
+    removeScratch(root);
   }
 }
 

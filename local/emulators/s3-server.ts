@@ -56,6 +56,17 @@ export interface Ack {
   type: 'ack';
   id: number;
 }
+/** The bucket's notification configuration: records only for keys under these prefixes; answered by a `FilterSet` of the same id. */
+export interface NotificationFilter {
+  type: 'filter';
+  id: number;
+  bucket: string;
+  prefixes: string[];
+}
+export interface FilterSet {
+  type: 'filter-set';
+  id: number;
+}
 
 // --- the parts of s3rver and Koa used here (neither ships types) ---
 
@@ -144,9 +155,18 @@ async function serve(options: S3ServerOptions, port: NonNullable<typeof parentPo
 
   const pending = new Map<number, () => void>();
   let nextId = 0;
+  // As on S3, a bucket with a notification configuration notifies only the keys it names: a write
+  // elsewhere is answered without the round trip to the parent (without a filter: every record).
+  const filters = new Map<string, string[]>();
+  const notified = (raw: S3rverRecord) => {
+    const prefixes = filters.get(raw.s3.bucket.name);
+    return !prefixes || prefixes.some((prefix) => raw.s3.object.key.startsWith(prefix));
+  };
   server.on('event', (event) => {
     const context = requestContext.getStore();
-    const records = event.Records.map((raw): RawRecord => {
+    const wanted = event.Records.filter(notified);
+    if (wanted.length === 0) return;
+    const records = wanted.map((raw): RawRecord => {
       const bucket = raw.s3.bucket.name;
       const key = raw.s3.object.key;
       const created = raw.eventName.startsWith('ObjectCreated:');
@@ -165,7 +185,11 @@ async function serve(options: S3ServerOptions, port: NonNullable<typeof parentPo
     port.postMessage({ type: 'records', id, request: context?.info, records } satisfies RecordsMessage);
   });
 
-  port.on('message', (message: Ack | { type: 'stop' }) => {
+  port.on('message', (message: Ack | NotificationFilter | { type: 'stop' }) => {
+    if (message.type === 'filter') {
+      filters.set(message.bucket, message.prefixes);
+      port.postMessage({ type: 'filter-set', id: message.id } satisfies FilterSet);
+    }
     if (message.type !== 'ack') return;
     pending.get(message.id)?.();
     pending.delete(message.id);

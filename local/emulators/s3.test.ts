@@ -146,6 +146,20 @@ describe('local S3 (s3rver)', () => {
       await second.stop();
     }
   });
+
+  it('with a notification configuration, notifies only the writes under its prefixes (as S3 does)', async () => {
+    await s3.createBucket('other');
+    await s3.notifyOnly(BUCKET, ['inbox/', 'drop/']);
+    for (const key of ['inbox/in.txt', 'batches/x/input/out.txt', 'drop/in2.txt']) {
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'x' }));
+    }
+    await client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'batches/x/input/copy.txt', CopySource: `${BUCKET}/inbox/in.txt` }));
+    await client.send(new PutObjectCommand({ Bucket: 'other', Key: 'anything.txt', Body: 'x' }));
+    expect(records.map((r) => `${r.s3.bucket.name}/${r.s3.object.key}`)).toEqual(['documents/inbox/in.txt', 'documents/drop/in2.txt', 'other/anything.txt']);
+    // The writes outside the prefixes happened all the same.
+    const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'batches/x/input/copy.txt' }));
+    expect(await got.Body?.transformToString()).toBe('x');
+  });
 });
 
 describe('encodeEventKey', () => {

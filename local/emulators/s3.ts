@@ -19,7 +19,7 @@ import { mkdir } from 'node:fs/promises';
 import { CreateBucketCommand, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3EventRecord } from 'aws-lambda';
 import { systemClock, type Clock } from '../clock.js';
-import type { Ack, RawRecord, RecordsMessage, RequestInfo, S3ServerOptions } from './s3-server.js';
+import type { Ack, FilterSet, NotificationFilter, RawRecord, RecordsMessage, RequestInfo, S3ServerOptions } from './s3-server.js';
 import { startServerWorker } from './worker.js';
 
 export const S3_ACCESS_KEY_ID = 'S3RVER';
@@ -51,6 +51,11 @@ export interface LocalS3 {
    * no eTag. A throwing listener does not fail the S3 request. Returns an unsubscribe function.
    */
   onEvent(listener: (record: S3EventRecord) => void): () => void;
+  /**
+   * Gives `bucket` a notification configuration: from now on only writes under `prefixes` make
+   * records (until then, and in other buckets, every write does).
+   */
+  notifyOnly(bucket: string, prefixes: string[]): Promise<void>;
   /** Closes the server and destroys the clients handed out. */
   stop(): Promise<void>;
 }
@@ -100,7 +105,13 @@ export async function startS3(options: StartS3Options): Promise<LocalS3> {
 
   const listeners = new Set<(record: S3EventRecord) => void>();
   let lastSequencer = 0;
-  worker.on('message', (message: RecordsMessage | { type: 'other' }) => {
+  const filtersSet = new Map<number, () => void>();
+  let nextFilterId = 0;
+  worker.on('message', (message: RecordsMessage | FilterSet | { type: 'other' }) => {
+    if (message.type === 'filter-set') {
+      filtersSet.get(message.id)?.();
+      filtersSet.delete(message.id);
+    }
     if (message.type !== 'records') return;
     for (const raw of message.records) {
       // Strictly increasing, like S3's sequencer for one key; 16 hex digits, upper case.
@@ -141,6 +152,13 @@ export async function startS3(options: StartS3Options): Promise<LocalS3> {
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    notifyOnly(bucket, prefixes) {
+      const id = nextFilterId++;
+      return new Promise<void>((resolve) => {
+        filtersSet.set(id, resolve);
+        worker.postMessage({ type: 'filter', id, bucket, prefixes: [...prefixes] } satisfies NotificationFilter);
+      });
     },
     async stop() {
       listeners.clear();

@@ -77,10 +77,17 @@ export interface Endpoints {
 const stickyPorts: Partial<Record<keyof Endpoints, number>> = {};
 const portOf = (endpoint: string) => Number(new URL(endpoint).port);
 
+/** Empties the data folder of a fresh run and starts the local S3 on it. */
+async function startStorage(options: RuntimeOptions, clock: VirtualClock): Promise<LocalS3> {
+  const { dataDir } = options;
+  if (options.fresh !== false) rmSync(dataDir, { recursive: true, force: true });
+  for (const sub of ['s3', 'dynamodb']) mkdirSync(path.join(dataDir, sub), { recursive: true });
+  return startS3({ directory: path.join(dataDir, 's3'), clock, port: stickyPorts.s3 });
+}
+
 export class LocalRuntime {
-  readonly scheduler = new VirtualScheduler(new VirtualClock());
   /** Virtual time when the runtime started: a run's virtual duration is measured from here. */
-  readonly startedAt = this.scheduler.clock.now();
+  readonly startedAt: number;
   readonly resolver: TemplateResolver;
   readonly bucketName: string;
   readonly tableName: string;
@@ -111,7 +118,12 @@ export class LocalRuntime {
   private readonly failedOnce = new Set<string>();
   private readonly random: Record<'s3' | 'sqs' | 'crash' | 'lambda', () => number>;
 
-  private constructor(readonly template: CfnTemplate, private readonly options: RuntimeOptions) {
+  private constructor(
+    readonly template: CfnTemplate,
+    private readonly options: RuntimeOptions,
+    readonly scheduler: VirtualScheduler,
+  ) {
+    this.startedAt = scheduler.clock.now();
     this.faults = options.faults ?? defaultFaults;
     const seed = this.faults.seed;
     // One generator per fault kind: enabling one does not move the draws of another.
@@ -134,9 +146,18 @@ export class LocalRuntime {
 
   /** Synthesizes the stack and starts every emulator; call `stop()` when done. */
   static async start(options: RuntimeOptions): Promise<LocalRuntime> {
-    const { template } = synthesizeStack(options.context);
-    const runtime = new LocalRuntime(template, options);
-    await runtime.provision();
+    const scheduler = new VirtualScheduler(new VirtualClock());
+    // The S3 server's worker thread boots while this thread synthesizes the stack.
+    const storage = startStorage(options, scheduler.clock);
+    let template: CfnTemplate;
+    try {
+      ({ template } = synthesizeStack(options.context));
+    } catch (error) {
+      await storage.then((s3) => s3.stop(), () => undefined);
+      throw error;
+    }
+    const runtime = new LocalRuntime(template, options, scheduler);
+    await runtime.provision(await storage);
     return runtime;
   }
 
@@ -163,13 +184,11 @@ export class LocalRuntime {
     return this.invocations;
   }
 
-  private async provision(): Promise<void> {
+  private async provision(s3: LocalS3): Promise<void> {
     const { dataDir } = this.options;
-    if (this.options.fresh !== false) rmSync(dataDir, { recursive: true, force: true });
-    for (const sub of ['s3', 'dynamodb']) mkdirSync(path.join(dataDir, sub), { recursive: true });
     const clock = this.scheduler.clock;
 
-    this.s3 = await startS3({ directory: path.join(dataDir, 's3'), clock, port: stickyPorts.s3 });
+    this.s3 = s3;
     await this.s3.createBucket(this.bucketName);
     this.dynamo = await startDynamoDB({ directory: path.join(dataDir, 'dynamodb'), port: stickyPorts.dynamodb });
     await this.createTables();
@@ -224,6 +243,7 @@ export class LocalRuntime {
     this.loadFunctions();
     this.wireIngestQueue();
     this.s3.onEvent((record) => this.onObjectEvent(record));
+    await this.s3.notifyOnly(this.bucketName, this.notificationPrefixes);
   }
 
   private async createTables(): Promise<void> {

@@ -19,4 +19,8 @@ if (parentPort) {
     }
   });
   port.postMessage('ready');
+  // Lexicons load and the tries build on the first call (~0.4 s): do it now, while the runtime
+  // starts on the main thread, rather than in the first job. Requests queue meanwhile.
+  localEngine.detectEntitiesV2('warm up');
+  localEngine.inferSnomedCt('warm up');
 }
