@@ -127,6 +127,17 @@ describe('local S3 (s3rver)', () => {
     });
   });
 
+  it('a copy carries the bytes, ETag and metadata of its source, replaces an older object and gets its own LastModified', async () => {
+    const put = await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'inbox/src.txt', Body: 'source', ContentType: 'text/plain', Metadata: { origin: 'clinic-a' } }));
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'batches/c/input/dst.txt', Body: 'older and longer', ContentType: 'application/json' }));
+    const before = Date.now();
+    await client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'batches/c/input/dst.txt', CopySource: `${BUCKET}/inbox/src.txt` }));
+    const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'batches/c/input/dst.txt' }));
+    expect(await got.Body?.transformToString()).toBe('source');
+    expect(got).toMatchObject({ ETag: put.ETag, ContentType: 'text/plain', Metadata: { origin: 'clinic-a' }, ContentLength: 6 });
+    expect(got.LastModified!.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+  });
+
   it('does not fail a write when a listener throws', async () => {
     const unsubscribe = s3.onEvent(() => {
       throw new Error('consumer bug');
