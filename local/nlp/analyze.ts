@@ -126,6 +126,9 @@ export function analyze(text: string): Analysis {
   return analysis;
 }
 
+/** Exam headings that name a body region (the others name a system or a service: "CV:", "Neuro:", "Gen:"). */
+const EXAM_REGION_HEADER = /^(?:HEENT|Lungs|Heart|Abd|Abdomen|Extremities|Skin)(?![A-Za-z])/i;
+
 function analyzeUncached(text: string): Analysis {
   const lexicon = getLexicon();
   const tokens = tokenize(text);
@@ -140,7 +143,12 @@ function analyzeUncached(text: string): Analysis {
 
   const mentions: Mention[] = [];
   const mentionAt: (Mention | undefined)[] = new Array(tokens.length).fill(undefined);
-  for (const s of sections) claim(s.headerStart, s.headerEnd);
+  for (const s of sections) {
+    // An exam heading that names a body region ("Lungs:", "Abdomen:") is the subject of its finding,
+    // an ANATOMY entity (eval/GUIDELINES.md): only its colon is claimed.
+    const region = s.kind === 'EXAM' ? EXAM_REGION_HEADER.exec(text.slice(s.headerStart, s.headerEnd)) : null;
+    claim(region === null ? s.headerStart : s.headerStart + region[0].length, s.headerEnd);
+  }
 
   // 1. PHI patterns claim their spans first.
   const tokenIndexAt = (offset: number): number => {

@@ -272,7 +272,7 @@ const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'throughout', 
   // "pain radiating down the left arm", "bleeding from the rectum", "pain located in the epigastrium"
   'down', 'up', 'from', 'through', 'toward', 'towards', 'overlying', 'beneath', 'between', 'inside', 'located', 'localized', 'shooting']);
 // Words naming a part of the site in between ("over the posterior edge of the distal fibula").
-const SITE_PART = ['side', 'edge', 'base', 'tip', 'aspect', 'surface', 'border', 'region', 'area', 'portion', 'angle', 'dorsum'];
+const SITE_PART = ['side', 'edge', 'base', 'tip', 'aspect', 'surface', 'border', 'region', 'area', 'portion', 'angle', 'dorsum', 'back', 'front', 'top', 'bottom'];
 const POST_LINK = new Set([...POST_START, ...SITE_PART, 'the', 'her', 'his', 'their', 'both', 'either', 'each', 'a', 'an', 'one', 'my', 'its', ',', 'and', 'or', '/', 'of']);
 const PHRASE_START = new Set(['with', 'by', 'on', 'after', 'since', 'for', 'from']);
 const COPULA = new Set(['is', 'was', 'are', 'were', 'now', 'currently', 'remains', 'still', 'seems', 'appears', 'became', 'getting']);

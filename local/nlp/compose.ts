@@ -66,10 +66,13 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
     if (m.category === 'ANATOMY') {
       const before = text.slice(0, m.start);
       if (
-        (/(?:^|\n)[ \t]*(?:[-*•]|\d{1,2}[.)])?[ \t]*$/.test(before) && /^[ \t]*:/.test(text.slice(m.end))) ||
+        // (A heading followed by a finding on its line is the finding's subject and stays: "Lungs: clear".)
+        (/(?:^|\n)[ \t]*(?:[-*•]|\d{1,2}[.)])?[ \t]*$/.test(before) && /^[ \t]*:[ \t]*(?:\n|$)/.test(text.slice(m.end))) ||
         ORGAN_SERVICE_RE.test(text.slice(m.end, m.end + 40)) ||
         // "knee-high stockings", "tongue-tied": the head of a hyphenated adjective is not a site.
         (text[m.end] === '-' && tokens[m.last + 2] !== undefined && (tokens[m.last + 2] as Token).start === m.end + 1 && /^[a-z]+$/.test((tokens[m.last + 2] as Token).text) && mentionAt[m.last + 2] === undefined) ||
+        // "walked 300 feet": a length, not a site.
+        (/^(?:feet|foot|ft)$/i.test(text.slice(m.start, m.end)) && tokens[m.first - 1]?.kind === 'num') ||
         // "Radial pulses intact", "Deep tendon reflexes 2+": the site names the exam item.
         (tokens[m.last + 1] !== undefined && sameSentence(m.last, m.last + 1) && EXAM_MEASURE.has((tokens[m.last + 1] as Token).norm) && mentionAt[m.last + 1] === undefined) ||
         // "right IJ central venous catheter", "left radial arterial line": the site names the access device.
