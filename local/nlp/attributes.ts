@@ -268,7 +268,7 @@ function behavioralAttributes(doc: Doc, m: Mention): void {
 }
 
 const PRE_LINK = new Set([',', 'and', '/', 'or', 'to']);
-const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'throughout', 'involving', 'radiating', 'radiates', 'radiated', 'extending', 'extends', 'spreading', 'into', 'affecting', 'around', 'behind', 'under', 'above', 'below', 'across', 'along', 'near', 'within',
+const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'throughout', 'involving', 'involves', 'involved', 'radiating', 'radiates', 'radiated', 'extending', 'extends', 'spreading', 'into', 'affecting', 'around', 'behind', 'under', 'above', 'below', 'across', 'along', 'near', 'within',
   // "pain radiating down the left arm", "bleeding from the rectum", "pain located in the epigastrium"
   'down', 'up', 'from', 'through', 'toward', 'towards', 'overlying', 'beneath', 'between', 'inside', 'located', 'localized', 'shooting']);
 // Words naming a part of the site in between ("over the posterior edge of the distal fibula").

@@ -26,14 +26,14 @@ const SPECIALTY = new Set([
 const SERVICE_AFTER = new Set(['aware', 'consulted', 'consult', 'consults', 'team', 'service', 'following', 'follows', 'recommends', 'recs', 'resident', 'attending', 'clinic', 'note']);
 
 /** Exam items named by a site and what is measured there ("radial pulses", "deep tendon reflexes", "muscle strength"). */
-const EXAM_MEASURE = new Set(['pulse', 'pulses', 'reflex', 'reflexes', 'strength', 'tone', 'sounds', 'turgor', 'refill', 'jerk', 'jerks']);
+const EXAM_MEASURE = new Set(['pulse', 'pulses', 'reflex', 'reflexes', 'strength', 'tone', 'sounds', 'turgor', 'refill', 'jerk', 'jerks', 'circumference']);
 
 /** Device nouns, and the words that may stand between a site and one: "right IJ central venous catheter". */
 const ACCESS_DEVICE = new Set(['catheter', 'catheters', 'line', 'lines', 'cannula', 'sheath', 'port', 'cvc', 'picc', 'introducer', 'cordis']);
 const DEVICE_WORD = new Set(['central', 'venous', 'arterial', 'art', 'dialysis', 'hemodialysis', 'triple', 'double', 'single', 'lumen', 'tunneled', 'tunnelled', 'access', 'quinton', 'trialysis']);
 
 /** What follows an organ word when it names a service or a visit rather than a body site. */
-const ORGAN_SERVICE_RE = /^(?:\/[A-Za-z]+)?[ \t]+(?:clinic|service|consult(?:ation)?|team|visit|unit|department|dept|follow-up|note|center|centre|institute|associates|specialists?)\b/i;
+const ORGAN_SERVICE_RE = /^(?:[ \t]*\/[ \t]*[A-Za-z]+(?:[ \t]+[A-Za-z]+)?)?[ \t]+(?:clinic|service|consult(?:ation)?|team|visit|unit|department|dept|follow-up|note|center|centre|institute|associates|specialists?|assistant|hygienist|technician|office|practice)\b/i;
 
 const surface = (text: string, m: Mention): string => text.slice(m.start, m.end).toLowerCase().replace(/-/g, ' ').replace(/\s+/g, ' ');
 
@@ -71,10 +71,12 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
         ORGAN_SERVICE_RE.test(text.slice(m.end, m.end + 40)) ||
         // "knee-high stockings", "tongue-tied": the head of a hyphenated adjective is not a site.
         (text[m.end] === '-' && tokens[m.last + 2] !== undefined && (tokens[m.last + 2] as Token).start === m.end + 1 && /^[a-z]+$/.test((tokens[m.last + 2] as Token).text) && mentionAt[m.last + 2] === undefined) ||
+        // "Back" is a site only as an exam heading ("Back: no CVA tenderness"), not in "Back to baseline".
+        (text.slice(m.start, m.end) === 'Back' && !/^[ \t]*:/.test(text.slice(m.end))) ||
         // "walked 300 feet": a length, not a site.
         (/^(?:feet|foot|ft)$/i.test(text.slice(m.start, m.end)) && tokens[m.first - 1]?.kind === 'num') ||
         // "Radial pulses intact", "Deep tendon reflexes 2+": the site names the exam item.
-        (tokens[m.last + 1] !== undefined && sameSentence(m.last, m.last + 1) && EXAM_MEASURE.has((tokens[m.last + 1] as Token).norm) && mentionAt[m.last + 1] === undefined) ||
+        (tokens[m.last + 1] !== undefined && sameSentence(m.last, m.last + 1) && EXAM_MEASURE.has((tokens[m.last + 1] as Token).norm) && (mentionAt[m.last + 1] === undefined || mentionAt[m.last + 1]?.category === 'TEST_TREATMENT_PROCEDURE')) ||
         // "right IJ central venous catheter", "left radial arterial line": the site names the access device.
         namesDevice(tokens, m.last + 1, mentionAt)
       ) {

@@ -79,3 +79,36 @@ describe('TIME_EXPRESSION: spans and forms', () => {
     expect(times('Insomnia: sleeps 4 hours a night.')).not.toContain('a night');
   });
 });
+
+describe('after set J (tuned on the guideline-era dev sets 135–188)', () => {
+  const traitsOf = (text: string, name: string): string[] => (entities(text).find((e) => e.Text === name)?.Traits ?? []).map((t) => t.Name ?? '');
+
+  it('a drug stopped or held is NEGATION, each drug of a list', () => {
+    const text = 'Plan: Stop doxazosin and hydrochlorothiazide now. Continue metformin 500 mg bid.';
+    expect(traitsOf(text, 'doxazosin')).toContain('NEGATION');
+    expect(traitsOf(text, 'hydrochlorothiazide')).toContain('NEGATION');
+    expect(traitsOf(text, 'metformin')).not.toContain('NEGATION');
+    expect(traitsOf('Lisinopril held for hypotension.', 'Lisinopril')).toContain('NEGATION');
+  });
+
+  it('a site naming a pulse or a measurement is not anatomy ("dorsalis pedis pulse 2+", "neck circumference")', () => {
+    expect(of('Dorsalis pedis pulse 2+ bilaterally.', 'ANATOMY')).toEqual([]);
+    expect(of('BMI 37.8, neck circumference 46 cm.', 'ANATOMY')).toEqual([]);
+  });
+
+  it('an organ word naming a service or a job is not anatomy', () => {
+    expect(of('PULMONARY / SLEEP MEDICINE CLINIC', 'ANATOMY')).toEqual([]);
+    expect(of('Works as a dental assistant.', 'ANATOMY')).toEqual([]);
+  });
+
+  it('"Back:" as an exam heading is a site; "Back to baseline" is not', () => {
+    expect(of('Exam:\nBack: mild tenderness over the paraspinal area.', 'ANATOMY')).toContain('Back');
+    expect(of('Back to baseline mental status.', 'ANATOMY')).toEqual([]);
+  });
+
+  it('"redness involves the cheeks": the sites are the finding\'s', () => {
+    const text = 'Redness involves the cheeks and nose.';
+    expect(of(text, 'ANATOMY')).toEqual([]);
+    expect(attrs(text, 'Redness', 'SYSTEM_ORGAN_SITE')).toEqual(['cheeks', 'nose']);
+  });
+});

@@ -117,6 +117,8 @@ export function applyTraits(doc: Doc): void {
     }
   }
 
+  stoppedDrugs(doc, targets);
+
   // A year before the note's latest one places what precedes it in the past ("TIA in 2018",
   // "MRI brain in 2023 was normal"); a negated entity has no history of its own ("no prior EGD").
   const years = doc.mentions.filter((m) => m.type === 'DATE').map((m) => yearOf(doc.text.slice(m.start, m.end)));
@@ -187,4 +189,39 @@ const REFERRAL_AFTER_RE = /^\s*(?:referral|eval(?:uation)?|consult(?:ation)?|to 
 function lineBefore(text: string, offset: number): string {
   const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
   return text.slice(Math.max(lineStart, offset - 60), offset);
+}
+
+const STOP_CUES = new Set(['stop', 'hold', 'held', 'holding', 'discontinue', 'd/c', 'dc']);
+const DRUG_LIST_LINK = new Set([',', 'and', 'or', '&', 'the', 'her', 'his', 'their', 'both']);
+
+/**
+ * "Stop doxazosin and hydrochlorothiazide", "hold metoprolol", "lisinopril held": a drug stopped
+ * or held is NEGATION, as the annotators of the guideline-era sets (135 on) mark it (the first dev
+ * notes did not: eval/README.md). Each drug of a list after the cue takes it.
+ */
+function stoppedDrugs(doc: Doc, targets: readonly Mention[]): void {
+  const { tokens } = doc;
+  for (const m of targets) {
+    if (m.category !== 'MEDICATION' || m.traits.has('NEGATION')) continue;
+    const sentence = (tokens[m.first] as Token).sentence;
+    let cue = false;
+    for (let k = m.first - 1, n = 0; k >= 0 && n < 12; n++) {
+      const t = tokens[k] as Token;
+      if (t.sentence !== sentence) break;
+      const other = doc.mentionAt[k];
+      if (other !== undefined && other.category === 'MEDICATION') {
+        k = other.first - 1;
+        continue;
+      }
+      if (other === undefined && STOP_CUES.has(t.norm)) {
+        cue = true;
+        break;
+      }
+      if (other !== undefined || !DRUG_LIST_LINK.has(t.norm)) break;
+      k--;
+    }
+    const after = tokens[m.last + 1];
+    if (!cue && after !== undefined && after.sentence === sentence && (after.norm === 'held' || (after.norm === 'on' && tokens[m.last + 2]?.norm === 'hold'))) cue = true;
+    if (cue) addTrait(m, 'NEGATION', 0.88);
+  }
 }
