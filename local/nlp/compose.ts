@@ -33,7 +33,7 @@ const ACCESS_DEVICE = new Set(['catheter', 'catheters', 'line', 'lines', 'cannul
 const DEVICE_WORD = new Set(['central', 'venous', 'arterial', 'art', 'dialysis', 'hemodialysis', 'triple', 'double', 'single', 'lumen', 'tunneled', 'tunnelled', 'access', 'quinton', 'trialysis']);
 
 /** What follows an organ word when it names a service or a visit rather than a body site. */
-const ORGAN_SERVICE_RE = /^(?:[ \t]*\/[ \t]*[A-Za-z]+(?:[ \t]+[A-Za-z]+)?)?[ \t]+(?:clinic|service|consult(?:ation)?|team|visit|unit|department|dept|follow-up|note|center|centre|institute|associates|specialists?|assistant|hygienist|technician|office|practice)\b/i;
+const ORGAN_SERVICE_RE = /^(?:[ \t]*\/[ \t]*[A-Za-z]+(?:[ \t]+[A-Za-z]+)?)?[ \t]+(?:clinic|service|consult(?:ation)?|team|visit|unit|department|dept|follow-up|note|center|centre|institute|associates|specialists?|assistant|hygienist|technician|office|practice|receptionist|dietitian|dietician|nutritionist|diet)\b/i;
 
 const surface = (text: string, m: Mention): string => text.slice(m.start, m.end).toLowerCase().replace(/-/g, ' ').replace(/\s+/g, ' ');
 
@@ -71,6 +71,8 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
         ORGAN_SERVICE_RE.test(text.slice(m.end, m.end + 40)) ||
         // "knee-high stockings", "tongue-tied": the head of a hyphenated adjective is not a site.
         (text[m.end] === '-' && tokens[m.last + 2] !== undefined && (tokens[m.last + 2] as Token).start === m.end + 1 && /^[a-z]+$/.test((tokens[m.last + 2] as Token).text) && mentionAt[m.last + 2] === undefined) ||
+        // "Pelvic:", the heading of the pelvic exam, names the exam, not a site.
+        (/^pelvic$/i.test(text.slice(m.start, m.end)) && /^[ \t]*:/.test(text.slice(m.end))) ||
         // "Back" is a site only as an exam heading ("Back: no CVA tenderness"), not in "Back to baseline".
         (text.slice(m.start, m.end) === 'Back' && !/^[ \t]*:/.test(text.slice(m.end))) ||
         // "walked 300 feet": a length, not a site.

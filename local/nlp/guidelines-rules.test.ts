@@ -112,3 +112,16 @@ describe('after set J (tuned on the guideline-era dev sets 135–188)', () => {
     expect(attrs(text, 'Redness', 'SYSTEM_ORGAN_SITE')).toEqual(['cheeks', 'nose']);
   });
 });
+
+describe('after set K (tuned on the dev sets 135–206)', () => {
+  it('"sudden cardiac death" is a condition, not a cardiac site', () => {
+    expect(of('FH: father died of sudden cardiac death at 59.', 'ANATOMY')).toEqual([]);
+    expect(of('FH: father died of sudden cardiac death at 59.', 'MEDICAL_CONDITION')).toEqual(['sudden cardiac death']);
+  });
+
+  it('named nerves are sites; "renal dietitian" and "Pelvic:" are not', () => {
+    expect(of('Right median nerve: distal motor latency 6.2 ms.', 'ANATOMY')).toEqual(['median nerve']);
+    expect(of('Renal dietitian referral.', 'ANATOMY')).toEqual([]);
+    expect(of('Pelvic: normal external genitalia.', 'ANATOMY')).toEqual(['external genitalia']);
+  });
+});
