@@ -17,6 +17,16 @@ export const WorkflowError = {
   OutputsUnreadable: 'OutputsUnreadable',
 } as const;
 
+/**
+ * Job-start failures that a later attempt can get past: ingest defers the jobs to the workflow on
+ * them, and the workflow's Start Jobs step retries them with backoff.
+ */
+export const JOB_START_RETRYABLE = [
+  WorkflowError.DetectionJobsThrottled,
+  WorkflowError.DetectionJobsUnavailable,
+  WorkflowError.JobStartInProgress,
+] as const;
+
 /** Errors raised by the state machine itself (Fail states). */
 export const FailError = {
   JobFailed: 'JobFailed',

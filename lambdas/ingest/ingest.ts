@@ -75,7 +75,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DetailType, EVENT_VERSION, RejectReason, type RejectReasonCode } from '../../contracts/events.js';
 import { batchInputKey, batchInputPrefix, rejectedKey, s3Uri } from '../../contracts/layout.js';
 import { Keys, STATUS_INDEX, statusKey, type BatchItem, type BatchStatus, type DocumentItem } from '../../contracts/table.js';
-import { WorkflowError, type BatchExecutionInput, type DetectionJobIds } from '../../contracts/workflow.js';
+import { JOB_START_RETRYABLE, type BatchExecutionInput, type DetectionJobIds } from '../../contracts/workflow.js';
 import type { Checkpoint } from '../shared/crash.js';
 import {
   BATCH_ID_PATTERN,
@@ -139,8 +139,6 @@ export function createBatchId(now: Date = new Date()): string {
 }
 
 const CONCURRENCY = 8;
-/** Job-start failures that the workflow's Start Jobs step retries: the batch goes on without job ids. */
-const DEFERRABLE = [WorkflowError.DetectionJobsThrottled, WorkflowError.DetectionJobsUnavailable, WorkflowError.JobStartInProgress] as const;
 const MAX_PLACEMENT_ROUNDS = 5;
 /** Abandoned candidates deleted per invocation at most (they are rare: one per crash at worst). */
 const SWEEP_LIMIT = 10;
@@ -772,7 +770,7 @@ class IngestRun {
     } catch (error) {
       // They delay the jobs, never drop them: the execution starts without job ids and its
       // start-jobs step (retried with backoff) gets them.
-      if (error instanceof Error && (DEFERRABLE as readonly string[]).includes(error.name)) {
+      if (error instanceof Error && (JOB_START_RETRYABLE as readonly string[]).includes(error.name)) {
         this.deps.logger.warn('detection jobs deferred to the state machine', { reason: error.name });
         return undefined;
       }

@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { FailError, WorkflowError } from '../../contracts/workflow.js';
+import { FailError, JOB_START_RETRYABLE, WorkflowError } from '../../contracts/workflow.js';
 import type { ChartflowConfig } from '../config.js';
 import { JobPoller, pollWaits } from './job-poller.js';
 
@@ -91,7 +91,7 @@ export class BatchWorkflow extends Construct {
 
     // 1. Start the jobs when ingest could not (TooManyRequests, 10 active jobs, a transient error).
     const startJobs = invoke('Start Jobs', props.startJobs, { 'batchId.$': '$.batchId' }, '$.jobs', [{
-      errors: [WorkflowError.DetectionJobsThrottled, WorkflowError.DetectionJobsUnavailable, WorkflowError.JobStartInProgress],
+      errors: [...JOB_START_RETRYABLE],
       interval: Duration.seconds(60),
       backoffRate: 2,
       maxDelay: Duration.minutes(15),

@@ -230,7 +230,6 @@ function copyFilesPlainly(store: S3rverStore): void {
   const copyObject = store.copyObject;
   if (typeof copyObject !== 'function') throw new Error("s3rver's store has no copyObject(): update local/emulators/s3-server.ts for this s3rver version");
   const original = (copyObject as StoreMethod).bind(store) as (...args: unknown[]) => Promise<unknown>;
-  const getMetadata = () => store.getMetadata as (bucket: string, key: string) => Promise<unknown>;
   store.copyObject = async (srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: unknown) => {
     const source = (resource: string) => store.getResourcePath(srcBucket, srcKey, resource);
     const destination = (resource: string) => store.getResourcePath(destBucket, destKey, resource);
@@ -239,7 +238,8 @@ function copyFilesPlainly(store: S3rverStore): void {
     }
     await mkdir(path.dirname(destination('object')), { recursive: true });
     await Promise.all(['object', 'metadata.json', 'object.md5'].map((resource) => copyFile(source(resource), destination(resource))));
-    return getMetadata().call(store, destBucket, destKey);
+    // Looked up at call time: cacheStoreLookups wraps getMetadata after this wrapper is installed.
+    return (store.getMetadata as (bucket: string, key: string) => Promise<unknown>).call(store, destBucket, destKey);
   };
 }
 

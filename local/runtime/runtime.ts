@@ -474,9 +474,8 @@ export class LocalRuntime {
   /** S3 -> SQS, filtered by the template's notification configuration. */
   private onObjectEvent(record: S3EventRecord): void {
     if (!record.eventName.startsWith('ObjectCreated:')) return;
-    const key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
+    // The prefixes are the bucket's notification configuration, applied by the local S3 (notifyOnly).
     if (record.s3.bucket.name !== this.bucketName) return;
-    if (!this.notificationPrefixes.some((prefix) => key.startsWith(prefix))) return;
     const body = JSON.stringify({ Records: [record] });
     const { s3DuplicateRate, s3ReorderSeconds } = this.faults;
     // At least once and unordered: a notification may come two or three times, each copy late.

@@ -153,8 +153,8 @@ describe('ensureDetectionJobs', () => {
   });
 
   describe('redrive of a FAILED batch: recorded statuses are checked with Describe*Job', () => {
-    test('a job recorded as running but FAILED at the service is restarted; a COMPLETED one is reused', async () => {
-      // Both pollers were cut short by the batch's failure: the records still say IN_PROGRESS.
+    /** Both pollers were cut short by the batch's failure: the records still say IN_PROGRESS; at the service entities COMPLETED, SNOMED CT FAILED. */
+    async function failedBatchWithStaleRecords(): Promise<void> {
       existingJob('entities', 'COMPLETED', 'e'.repeat(32));
       existingJob('snomed', 'FAILED', 's'.repeat(32));
       await sealedBatch({
@@ -162,6 +162,10 @@ describe('ensureDetectionJobs', () => {
         entitiesJob: { jobId: 'e'.repeat(32), status: 'IN_PROGRESS' },
         snomedJob: { jobId: 's'.repeat(32), status: 'IN_PROGRESS' },
       });
+    }
+
+    test('a job recorded as running but FAILED at the service is restarted; a COMPLETED one is reused', async () => {
+      await failedBatchWithStaleRecords();
 
       const ids = await ensureDetectionJobs(BATCH, deps());
 
@@ -182,14 +186,9 @@ describe('ensureDetectionJobs', () => {
       expect(ids.entitiesJobId).toBe(world.comprehend.jobs.at(-1)?.JobId);
       expect(world.comprehend.mock).toHaveReceivedCommandTimes(StartEntitiesDetectionV2JobCommand, 1);
     });
+
     test('a Describe that fails once the lease is taken releases the lease (a retry can then go on)', async () => {
-      existingJob('entities', 'COMPLETED', 'e'.repeat(32));
-      existingJob('snomed', 'FAILED', 's'.repeat(32));
-      await sealedBatch({
-        status: 'FAILED',
-        entitiesJob: { jobId: 'e'.repeat(32), status: 'IN_PROGRESS' },
-        snomedJob: { jobId: 's'.repeat(32), status: 'IN_PROGRESS' },
-      });
+      await failedBatchWithStaleRecords();
       // The first check (before the lease) goes through; the re-check under the lease is throttled.
       const throttled = Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
       const completed = { ComprehendMedicalAsyncJobProperties: { JobId: 'e'.repeat(32), JobStatus: 'COMPLETED' as const } };
