@@ -330,7 +330,7 @@ function analyzeUncached(text: string): Analysis {
   attachTimeExpressions(doc);
   applyTraits(doc);
 
-  const entities = doc.mentions.filter((m) => m.consumedBy === undefined);
+  const entities = doc.mentions.filter((m) => m.consumedBy === undefined && m.dropped !== true);
   entities.sort((a, b) => a.start - b.start || b.end - a.end);
   return { text, entities };
 }

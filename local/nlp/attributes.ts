@@ -39,6 +39,23 @@ export function attachAttributes(doc: Doc): void {
   for (const m of doc.mentions) if (m.category === 'MEDICAL_CONDITION') sharedTrailingSite(doc, m);
   for (const m of doc.mentions) if (m.category === 'ANATOMY' && m.consumedBy === undefined) examSubjectSite(doc, m);
   for (const m of doc.mentions) if (m.category === 'ANATOMY' && m.consumedBy === undefined) anatomyAttributes(doc, m);
+  for (const m of doc.mentions) if (m.category === 'ANATOMY' && m.consumedBy === undefined && isBareSiteAdjective(doc, m)) m.dropped = true;
+}
+
+const SITE_ADJECTIVE_RE = /^[a-z]{4,}(?:al|ar|ic|ous|ary)$/i;
+/** Site words ending like adjectives that are nouns too ("the first metatarsal", "the vitreous"). */
+const SITE_NOUNS = new Set(['ear', 'hepar', 'ovary', 'molar', 'metatarsal', 'metacarpal', 'navicular', 'vitreous', 'pituitary', 'paraspinal', 'canal', 'navel']);
+
+/**
+ * "venous pH", "the radial and ulnar sides", "bibasilar reticulation": an adjective naming a site
+ * is a site only as a finding's attribute (eval/GUIDELINES.md); left alone it is not an entity,
+ * unless it heads an exam line ("Genital: ...").
+ */
+function isBareSiteAdjective(doc: Doc, m: Mention): boolean {
+  if (m.first !== m.last) return false;
+  const word = (doc.tokens[m.first] as Token).text;
+  if (!SITE_ADJECTIVE_RE.test(word) || SITE_NOUNS.has(word.toLowerCase())) return false;
+  return doc.tokens[m.last + 1]?.text !== ':';
 }
 
 const ATTR_CATEGORY: Partial<Record<EntitySubType, EntityType>> = {
@@ -273,7 +290,12 @@ const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'throughout', 
   'down', 'up', 'from', 'through', 'toward', 'towards', 'overlying', 'beneath', 'between', 'inside', 'located', 'localized', 'shooting']);
 // Words naming a part of the site in between ("over the posterior edge of the distal fibula").
 const SITE_PART = ['side', 'edge', 'base', 'tip', 'aspect', 'surface', 'border', 'region', 'area', 'portion', 'angle', 'dorsum', 'back', 'front', 'top', 'bottom'];
-const POST_LINK = new Set([...POST_START, ...SITE_PART, 'the', 'her', 'his', 'their', 'both', 'either', 'each', 'a', 'an', 'one', 'my', 'its', ',', 'and', 'or', '/', 'of']);
+const POST_LINK = new Set([...POST_START, ...SITE_PART, 'the', 'her', 'his', 'their', 'both', 'either', 'each', 'a', 'an', 'one', 'my', 'its', ',', 'and', 'or', '/', 'of',
+  // "at the level of the syndesmosis", "tremor of the outstretched hands", "at both great toes",
+  // "in segmental and subsegmental arteries", "or other limbs", "to just below the knee"
+  'level', 'outstretched', 'great', 'segmental', 'subsegmental', 'other', 'just', 'several', 'all', 'first', 'second', 'third', 'fourth', 'fifth']);
+/** Words of a site's noun phrase the lexicon does not know ("over the tibiotalar joint"), at most this many. */
+const UNKNOWN_SITE_WORDS = 2;
 const PHRASE_START = new Set(['with', 'by', 'on', 'after', 'since', 'for', 'from']);
 const COPULA = new Set(['is', 'was', 'are', 'were', 'now', 'currently', 'remains', 'still', 'seems', 'appears', 'became', 'getting']);
 const CONDITION_MODS = new Set<ModMatch['type']>(['ACUITY', 'QUALITY', 'DIRECTION']);
@@ -332,6 +354,9 @@ function conditionAttributes(doc: Doc, m: Mention): void {
   let from = afterPainScore(doc, m.last + 1);
   // "Cataract, mild, both eyes": a site in apposition may follow the qualities in apposition.
   if (afterQualities > m.last + 1 && tokens[afterQualities]?.text === ',' && appositionSite(doc, afterQualities, sentence)) from = afterQualities;
+  // "hard exudates temporal to the fovea": a direction may come before the preposition.
+  const lead = doc.modAt[from];
+  if (lead !== undefined && lead.type === 'DIRECTION' && lead.first === from && POST_START.has(tokens[lead.last + 1]?.norm ?? '')) from = lead.last + 1;
   const first = tokens[from];
   if (first !== undefined && first.sentence === sentence && (POST_START.has(first.norm) || appositionSite(doc, from, sentence))) {
     const pending: Found[] = [];
@@ -348,7 +373,9 @@ function conditionAttributes(doc: Doc, m: Mention): void {
       } else if (other === undefined && mod !== undefined && mod.type === 'DIRECTION') {
         pending.push({ type: 'DIRECTION', start: mod.start, end: mod.end, distance: j - m.last, score: 0.92 });
         j = mod.last + 1;
-      } else if (other === undefined && (POST_LINK.has(t.norm) || ORDINAL_RE.test(t.text))) {
+      } else if (other === undefined && (POST_LINK.has(t.norm) || ORDINAL_RE.test(t.text) || SPINAL_LEVEL_RE.test(t.text))) {
+        j++;
+      } else if (other === undefined && mod === undefined && sites === 0 && (j > from) && siteWithin(doc, j, sentence)) {
         j++;
       } else break;
     }
@@ -358,6 +385,18 @@ function conditionAttributes(doc: Doc, m: Mention): void {
   }
   for (const f of found) if (f.ref !== undefined) f.ref.consumedBy = m;
   commit(doc, m, found);
+}
+
+/** An unknown lower-case word at `j` followed, within UNKNOWN_SITE_WORDS words, by a site. */
+function siteWithin(doc: Doc, j: number, sentence: number): boolean {
+  for (let k = j; k < j + UNKNOWN_SITE_WORDS + 1 && k < doc.tokens.length; k++) {
+    const t = doc.tokens[k] as Token;
+    if (t.sentence !== sentence) return false;
+    const other = doc.mentionAt[k];
+    if (other !== undefined) return k > j && other.category === 'ANATOMY' && other.first === k && other.consumedBy === undefined;
+    if (!/^[a-z]+(?:-[a-z]+)?$/.test(t.text) || doc.modAt[k] !== undefined) return false;
+  }
+  return false;
 }
 
 const FINDING_LINK = new Set(['and', 'or', '/']);
@@ -425,7 +464,7 @@ function examSubjectSite(doc: Doc, site: Mention): void {
     const other = doc.mentionAt[j];
     if (other === undefined) continue;
     if (other.category !== 'MEDICAL_CONDITION') break;
-    if (other.first === j && other.consumedBy === undefined && !other.attributes.some((a) => a.type === 'SYSTEM_ORGAN_SITE')) findings.push(other);
+    if (other.first === j && other.consumedBy === undefined && !other.attributes.some((a) => a.type === 'SYSTEM_ORGAN_SITE') && !placedLater(doc, other)) findings.push(other);
     j = other.last;
   }
   if (findings.length === 0) return;
@@ -435,6 +474,34 @@ function examSubjectSite(doc: Doc, site: Mention): void {
     commit(doc, finding, found);
   }
   for (const s of sites) s.consumedBy = findings[0];
+}
+
+const PLACING_PREPOSITION = new Set(['at', 'over', 'across', 'on', 'along', 'under', 'around', 'to', 'from', 'in', 'of', 'between', 'involving', 'beneath', 'below', 'above', 'behind', 'near']);
+const DETERMINER = new Set(['the', 'both', 'his', 'her', 'several', 'all', 'each']);
+const SPINAL_LEVEL_RE = /^[CTLS]\d{1,2}(?:-[CTLS]?\d{1,2})?$/;
+const FINDING_TAIL = 8;
+
+/**
+ * "coarse crackles bilaterally, worse at the bases", "point tenderness at the medial calcaneal
+ * tubercle", "tenderness over L3-L4": a finding placed by a phrase of its own, even one whose site
+ * the lexicon does not know, has a site of its own, so an exam line's subject is not its site.
+ */
+function placedLater(doc: Doc, finding: Mention): boolean {
+  const { tokens } = doc;
+  const sentence = (tokens[finding.first] as Token).sentence;
+  for (let j = finding.last + 1; j < tokens.length && j <= finding.last + FINDING_TAIL; j++) {
+    const t = tokens[j] as Token;
+    if (t.sentence !== sentence || t.text === ';' || t.norm === 'no' || t.norm === 'without') return false;
+    const other = doc.mentionAt[j];
+    if (other !== undefined && other.category === 'MEDICAL_CONDITION') return false;
+    if (!PLACING_PREPOSITION.has(t.norm)) continue;
+    const next = tokens[j + 1];
+    if (next === undefined || next.sentence !== sentence) return false;
+    const site = doc.mentionAt[j + 1] ?? doc.mentionAt[j + 2];
+    if (site !== undefined && site.category === 'ANATOMY') return true;
+    return DETERMINER.has(next.norm) || SPINAL_LEVEL_RE.test(next.text) || /^mid-/i.test(next.text);
+  }
+  return false;
 }
 
 function anatomyAttributes(doc: Doc, m: Mention): void {

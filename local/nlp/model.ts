@@ -20,6 +20,8 @@ export interface Mention {
   readonly negated?: boolean;
   /** Set when the mention became an attribute of another entity (an anatomy site). */
   consumedBy?: Mention;
+  /** Set when the mention is not reported at all (a site adjective left without a finding). */
+  dropped?: boolean;
 }
 
 export interface AttrMention {
