@@ -15,8 +15,12 @@ const IMAGING = new Set([
 ]);
 /** A test whose first or last word is one of these is an imaging test ("CT abdomen", "low-dose CT"). */
 const MODALITY = new Set(['ct', 'cta', 'mri', 'mra', 'xr', 'ultrasound', 'pet', 'radiograph', 'radiographs', 'x-ray', 'xray', 'ray', 'rays', 'doppler', 'duplex']);
-/** Words that join the sites of one imaging test ("CT chest/abdomen/pelvis", "CT of the head and neck"). */
-const SITE_LINK = new Set(['/', 'and', '&', ',', 'of', 'the', '-', '+']);
+/**
+ * Words that join the sites of one imaging test ("CT chest/abdomen/pelvis", "CTA head and neck").
+ * Not "of": "MRI of the lumbar spine", "X-ray of the left wrist" name a test and its site
+ * (eval/GUIDELINES.md, ANATOMY rule 2).
+ */
+const SITE_LINK = new Set(['/', 'and', '&', ',', '-', '+']);
 /** A service, not a procedure, when written before "surgery". */
 const SPECIALTY = new Set([
   'general', 'trauma', 'orthopedic', 'orthopaedic', 'ortho', 'vascular', 'cardiothoracic', 'thoracic', 'cardiac', 'plastic',
@@ -143,7 +147,7 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
 
     const words = s.split(' ');
     if (m.type !== 'TEST_NAME' || !(IMAGING.has(s) || MODALITY.has(words[0] ?? '') || MODALITY.has(words[words.length - 1] ?? ''))) continue;
-    // Sites after the modality: "CT abdomen/pelvis", "CTA head and neck", "MRI of the lumbar spine".
+    // Sites after the modality: "CT abdomen/pelvis", "CTA head and neck".
     let last = m.last;
     const sites: Mention[] = [];
     for (let j = m.last + 1; j < tokens.length && sameSentence(j, m.first); ) {
@@ -161,11 +165,12 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
       }
       break;
     }
-    // A site right before the modality: "wrist x-ray", "chest CT".
+    // A site right before the modality: "wrist x-ray", "chest CT"; not one with its side, which is
+    // the test's site ("Left elbow x-ray", "Right hip and pelvis x-rays": GUIDELINES.md, rule 2).
     let first = m.first;
     const prev = tokens[m.first - 1];
     const before = prev === undefined ? undefined : mentionAt[prev.i];
-    if (before !== undefined && before.category === 'ANATOMY' && !remove.has(before) && before.last === m.first - 1 && sameSentence(before.first, m.first)) {
+    if (before !== undefined && before.category === 'ANATOMY' && !remove.has(before) && before.last === m.first - 1 && sameSentence(before.first, m.first) && !sided(tokens, before.first)) {
       sites.push(before);
       first = before.first;
     }
@@ -190,6 +195,13 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
   mentions.length = 0;
   mentions.push(...kept, ...add);
   mentions.sort((a, b) => a.start - b.start || b.end - a.end);
+}
+
+const SIDE = new Set(['left', 'right', 'l', 'r', 'lt', 'rt', 'bilateral']);
+/** A side written right before token `first` in its sentence ("Left elbow"). */
+function sided(tokens: readonly Token[], first: number): boolean {
+  const t = tokens[first - 1];
+  return t !== undefined && t.sentence === (tokens[first] as Token).sentence && SIDE.has(t.norm);
 }
 
 /** A vascular access device named right after a site, through at most three device words. */
