@@ -290,10 +290,35 @@ const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'throughout', 
   'down', 'up', 'from', 'through', 'toward', 'towards', 'overlying', 'beneath', 'between', 'inside', 'located', 'localized', 'shooting']);
 // Words naming a part of the site in between ("over the posterior edge of the distal fibula").
 const SITE_PART = ['side', 'edge', 'base', 'tip', 'aspect', 'surface', 'border', 'region', 'area', 'portion', 'angle', 'dorsum', 'back', 'front', 'top', 'bottom'];
+/** Participles that may stand between a finding and the preposition that places it. */
+const PLACING_PARTICIPLE = new Set(['noted', 'seen', 'present', 'visible', 'impacted', 'lodged', 'palpated', 'appreciated']);
+const RADIATION_VERB = new Set(['radiating', 'radiates', 'radiated', 'radiate', 'shoots', 'shooting', 'shot', 'moved', 'moves', 'migrated', 'migrating', 'spreading', 'spreads', 'spread', 'extending', 'extends']);
+const RADIATION_REACH = 12;
+
+/**
+ * The token after a radiation verb that follows `m` in its sentence ("Pain is sharp, 9/10,
+ * radiating to the left groin"), when no other entity stands between them.
+ */
+function radiationAfter(doc: Doc, m: Mention, from: number, sentence: number): number | undefined {
+  for (let j = from; j < doc.tokens.length && j <= m.last + RADIATION_REACH; j++) {
+    const t = doc.tokens[j] as Token;
+    if (t.sentence !== sentence || t.text === ';' || t.norm === 'but' || t.norm === 'no') return undefined;
+    const other = doc.mentionAt[j];
+    if (other !== undefined && other !== m) return undefined;
+    if (RADIATION_VERB.has(t.norm)) {
+      const next = doc.tokens[j + 1];
+      return next !== undefined && POST_START.has(next.norm) ? j + 1 : undefined;
+    }
+  }
+  return undefined;
+}
+
 const POST_LINK = new Set([...POST_START, ...SITE_PART, 'the', 'her', 'his', 'their', 'both', 'either', 'each', 'a', 'an', 'one', 'my', 'its', ',', 'and', 'or', '/', 'of',
   // "at the level of the syndesmosis", "tremor of the outstretched hands", "at both great toes",
   // "in segmental and subsegmental arteries", "or other limbs", "to just below the knee"
-  'level', 'outstretched', 'great', 'segmental', 'subsegmental', 'other', 'just', 'several', 'all', 'first', 'second', 'third', 'fourth', 'fifth']);
+  'level', 'outstretched', 'great', 'segmental', 'subsegmental', 'other', 'just', 'several', 'all', 'first', 'second', 'third', 'fourth', 'fifth', '-',
+  // "decreased sensation to light touch over the left foot", "tenderness to palpation over the RUQ"
+  'light', 'touch', 'pinprick', 'palpation', 'percussion', 'vibration', 'temperature', 'mostly', 'mainly', 'especially']);
 /** Words of a site's noun phrase the lexicon does not know ("over the tibiotalar joint"), at most this many. */
 const UNKNOWN_SITE_WORDS = 2;
 const PHRASE_START = new Set(['with', 'by', 'on', 'after', 'since', 'for', 'from']);
@@ -354,9 +379,13 @@ function conditionAttributes(doc: Doc, m: Mention): void {
   let from = afterPainScore(doc, m.last + 1);
   // "Cataract, mild, both eyes": a site in apposition may follow the qualities in apposition.
   if (afterQualities > m.last + 1 && tokens[afterQualities]?.text === ',' && appositionSite(doc, afterQualities, sentence)) from = afterQualities;
-  // "hard exudates temporal to the fovea": a direction may come before the preposition.
+  // "hard exudates temporal to the fovea": a direction may come before the preposition;
+  // "stone impacted in the gallbladder neck", "erythema noted over the shin": so may a participle.
   const lead = doc.modAt[from];
   if (lead !== undefined && lead.type === 'DIRECTION' && lead.first === from && POST_START.has(tokens[lead.last + 1]?.norm ?? '')) from = lead.last + 1;
+  else if (PLACING_PARTICIPLE.has(tokens[from]?.norm ?? '') && POST_START.has(tokens[from + 1]?.norm ?? '')) from++;
+  // "Pain is 8/10 and radiates to the right shoulder blade": a radiation verb later in the sentence.
+  else if (!POST_START.has(tokens[from]?.norm ?? '')) from = radiationAfter(doc, m, from, sentence) ?? from;
   const first = tokens[from];
   if (first !== undefined && first.sentence === sentence && (POST_START.has(first.norm) || appositionSite(doc, from, sentence))) {
     const pending: Found[] = [];
@@ -423,6 +452,7 @@ const SITE_LIST_LINK = new Set([',', 'and', '/', '&']);
 /** Words after which the clause names a diagnosis or a cause, not more findings of the site. */
 const EXAM_CLAUSE_END = new Set(['c/w', 'consistent', 'suggestive', 'concerning', 'likely', 'due', 'secondary', 'from', 'because']);
 const ORDINAL_RE = /^\d+(?:st|nd|rd|th)$/i;
+const SITE_LIST_HEAD = new Set([':', 'with', 'without']);
 
 /**
  * An exam line names its site first and its findings after it: "Abdomen soft, nontender",
@@ -437,7 +467,10 @@ function examSubjectSite(doc: Doc, site: Mention): void {
   // before the site; it then qualifies the findings.
   const lead = doc.modAt[site.first - 1];
   const direction = lead !== undefined && lead.type === 'DIRECTION' && lead.last === site.first - 1 && isFree(doc, lead.start, lead.end) ? lead : undefined;
-  const before = tokens[(direction?.first ?? site.first) - 1];
+  // "Catheter site: right upper chest with erythema": two side words may open the clause.
+  const outer = direction === undefined ? undefined : doc.modAt[direction.first - 1];
+  const opening = outer !== undefined && outer.type === 'DIRECTION' && outer.last === (direction?.first ?? 0) - 1 ? outer : direction;
+  const before = tokens[(opening?.first ?? site.first) - 1];
   if (before !== undefined && before.sentence === sentence && !CLAUSE_OPENERS.has(before.text)) return;
   // "- scalp, dorsal hands, forearms: papules", "bilateral elbows and knees: plaques": a list of
   // sites opening the clause are all sites of its findings.
@@ -455,7 +488,9 @@ function examSubjectSite(doc: Doc, site: Mention): void {
     lastSite = next.last;
     j = next.last + 1;
   }
-  if (sites.length > 1 && tokens[lastSite + 1]?.text !== ':') return;
+  // "Shoulders, elbows and knees without effusion": a list of sites heads its findings after a
+  // colon or "with"/"without" (eval/GUIDELINES.md, ANATOMY rule 1).
+  if (sites.length > 1 && !SITE_LIST_HEAD.has(tokens[lastSite + 1]?.norm ?? '')) return;
   const findings: Mention[] = [];
   for (let j = lastSite + 1; j < tokens.length && j <= lastSite + EXAM_SUBJECT_WINDOW; j++) {
     const t = tokens[j] as Token;
@@ -499,6 +534,9 @@ function placedLater(doc: Doc, finding: Mention): boolean {
     if (next === undefined || next.sentence !== sentence) return false;
     const site = doc.mentionAt[j + 1] ?? doc.mentionAt[j + 2];
     if (site !== undefined && site.category === 'ANATOMY') return true;
+    // "dullness to percussion on the right": a side alone does not place it.
+    const side = DETERMINER.has(next.norm) ? doc.modAt[j + 2] : undefined;
+    if (side !== undefined && side.type === 'DIRECTION' && side.first === j + 2 && !/^[a-z]/i.test(tokens[side.last + 1]?.text ?? '')) return false;
     return DETERMINER.has(next.norm) || SPINAL_LEVEL_RE.test(next.text) || /^mid-/i.test(next.text);
   }
   return false;
