@@ -42,7 +42,7 @@ export function attachAttributes(doc: Doc): void {
   for (const m of doc.mentions) if (m.category === 'ANATOMY' && m.consumedBy === undefined && isBareSiteAdjective(doc, m)) m.dropped = true;
 }
 
-const SITE_ADJECTIVE_RE = /^[a-z]{4,}(?:al|ar|ic|ous|ary)$/i;
+const SITE_ADJECTIVE_RE = /^[a-z]{2,}(?:al|ar|ic|ous|ary)$/i;
 /** Site words ending like adjectives that are nouns too ("the first metatarsal", "the vitreous"). */
 const SITE_NOUNS = new Set(['ear', 'hepar', 'ovary', 'molar', 'metatarsal', 'metacarpal', 'navicular', 'vitreous', 'pituitary', 'paraspinal', 'canal', 'navel']);
 
