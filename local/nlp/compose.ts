@@ -4,6 +4,7 @@
 //   - "abdominal surgery": a site before "surgery" is part of the procedure;
 //   - "General surgery consulted", "Date of surgery": a service or a field, not a procedure;
 //   - "Chest:", "Extremities:" at the start of a line: an examination field label, not anatomy.
+import type { ConditionKind } from './lexicon.js';
 import type { Mention } from './model.js';
 import type { Token } from './text.js';
 
@@ -38,6 +39,21 @@ const DEVICE_WORD = new Set(['central', 'venous', 'arterial', 'art', 'dialysis',
 
 /** What follows an organ word when it names a service or a visit rather than a body site. */
 const ORGAN_SERVICE_RE = /^(?:[ \t]*\/[ \t]*[A-Za-z]+(?:[ \t]+[A-Za-z]+)?)?[ \t]+(?:clinic|service|consult(?:ation)?|team|visit|unit|department|dept|follow-up|note|center|centre|institute|associates|specialists?|assistant|hygienist|technician|office|practice|receptionist|dietitian|dietician|nutritionist|diet)\b/i;
+
+/**
+ * Generic heads that make a site and themselves one entity ("lung disease", "eye symptoms",
+ * "knee flexion", "foot checks", "chin strap"): the site is part of the term, not an ANATOMY entity
+ * (eval/GUIDELINES.md). The value names what the compound is.
+ */
+type Compound = { readonly category: 'MEDICAL_CONDITION'; readonly kind: ConditionKind } | { readonly category: 'TEST_TREATMENT_PROCEDURE'; readonly type: 'TEST_NAME' | 'TREATMENT_NAME' };
+const heads = (words: string, compound: Compound): [string, Compound][] => words.split(' ').map((w) => [w, compound]);
+const SITE_HEAD: ReadonlyMap<string, Compound> = new Map([
+  ...heads('disease diseases problems problem injury injuries', { category: 'MEDICAL_CONDITION', kind: 'DIAGNOSIS' }),
+  ...heads('symptoms symptom tension discomfort', { category: 'MEDICAL_CONDITION', kind: 'SYMPTOM' }),
+  ...heads('changes irritation breathing lag', { category: 'MEDICAL_CONDITION', kind: 'SIGN' }),
+  ...heads('flexion extension dorsiflexion plantarflexion abduction adduction rotation recheck checks check exam exams examination type area upstrokes', { category: 'TEST_TREATMENT_PROCEDURE', type: 'TEST_NAME' }),
+  ...heads('strap wick care stretching stretches strengthening', { category: 'TEST_TREATMENT_PROCEDURE', type: 'TREATMENT_NAME' }),
+]);
 
 const surface = (text: string, m: Mention): string => text.slice(m.start, m.end).toLowerCase().replace(/-/g, ' ').replace(/\s+/g, ' ');
 
@@ -88,6 +104,20 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
       ) {
         remove.add(m);
         setAt(undefined, m.first, m.last);
+        continue;
+      }
+      // "thyroid disease", "ankle dorsiflexion 4+/5", "foot checks at home": a site and a generic head.
+      const head = tokens[m.last + 1];
+      const compound = head === undefined ? undefined : SITE_HEAD.get(head.norm);
+      if (compound !== undefined && head !== undefined && mentionAt[head.i] === undefined && sameSentence(m.last, head.i) && /^[ -]$/.test(text.slice(m.end, head.start))) {
+        const base = { start: m.start, end: head.end, first: m.first, last: head.i, score: m.score, traits: new Map(), attributes: [] };
+        const merged: Mention =
+          compound.category === 'MEDICAL_CONDITION'
+            ? { ...base, category: 'MEDICAL_CONDITION', type: 'DX_NAME', kind: compound.kind }
+            : { ...base, category: 'TEST_TREATMENT_PROCEDURE', type: compound.type };
+        remove.add(m);
+        add.push(merged);
+        setAt(merged, merged.first, merged.last);
       }
       continue;
     }

@@ -94,3 +94,12 @@ describe('imaging tests and their sites (GUIDELINES rule 2)', () => {
     expect(of('Chest x-ray: clear.', 'TEST_TREATMENT_PROCEDURE')).toEqual(['Chest x-ray']);
   });
 });
+
+describe('a site with a generic head is one entity', () => {
+  it('a condition ("thyroid disease", "eye symptoms") or a test or treatment ("ankle dorsiflexion", "foot checks", "chin strap")', () => {
+    expect(of('No prior thyroid disease.', 'MEDICAL_CONDITION')).toEqual(['thyroid disease']);
+    expect(of('Left ankle dorsiflexion 4+/5.', 'TEST_TREATMENT_PROCEDURE')).toEqual(['ankle dorsiflexion']);
+    expect(of('Daily foot checks at home; add a chin strap.', 'TEST_TREATMENT_PROCEDURE')).toEqual(['foot checks', 'chin strap']);
+    expect(of('No prior thyroid disease. Daily foot checks at home.', 'ANATOMY')).toEqual([]);
+  });
+});
