@@ -294,6 +294,7 @@ const SITE_PART = ['side', 'edge', 'base', 'tip', 'aspect', 'surface', 'border',
 const PLACING_PARTICIPLE = new Set(['noted', 'seen', 'present', 'visible', 'impacted', 'lodged', 'palpated', 'appreciated']);
 const RADIATION_VERB = new Set(['radiating', 'radiates', 'radiated', 'radiate', 'shoots', 'shooting', 'shot', 'moved', 'moves', 'migrated', 'migrating', 'spreading', 'spreads', 'spread', 'extending', 'extends']);
 const RADIATION_REACH = 12;
+const FALL_RE = /^(?:falls?|fell|mechanical falls?)$/i;
 
 /**
  * The token after a radiation verb that follows `m` in its sentence ("Pain is sharp, 9/10,
@@ -387,7 +388,9 @@ function conditionAttributes(doc: Doc, m: Mention): void {
   // "Pain is 8/10 and radiates to the right shoulder blade": a radiation verb later in the sentence.
   else if (!POST_START.has(tokens[from]?.norm ?? '')) from = radiationAfter(doc, m, from, sentence) ?? from;
   const first = tokens[from];
-  if (first !== undefined && first.sentence === sentence && (POST_START.has(first.norm) || appositionSite(doc, from, sentence))) {
+  // "a fall on an outstretched hand": what one falls on is where it happened, not a site of the fall.
+  const event = FALL_RE.test(doc.text.slice(m.start, m.end));
+  if (!event && first !== undefined && first.sentence === sentence && (POST_START.has(first.norm) || appositionSite(doc, from, sentence))) {
     const pending: Found[] = [];
     let sites = 0;
     for (let j = from, n = 0; j < tokens.length && n < 16; n++) {
@@ -495,11 +498,12 @@ function examSubjectSite(doc: Doc, site: Mention): void {
   for (let j = lastSite + 1; j < tokens.length && j <= lastSite + EXAM_SUBJECT_WINDOW; j++) {
     const t = tokens[j] as Token;
     // "Lungs clear, no wheezing": a negated finding after the comma is a clause of its own.
-    if (t.sentence !== sentence || t.norm === 'no' || EXAM_CLAUSE_END.has(t.norm)) break;
+    if (t.sentence !== sentence || t.norm === 'no' || EXAM_CLAUSE_END.has(t.norm) || t.text === '(' || t.text === ')') break;
     const other = doc.mentionAt[j];
     if (other === undefined) continue;
     if (other.category !== 'MEDICAL_CONDITION') break;
-    if (other.first === j && other.consumedBy === undefined && !other.attributes.some((a) => a.type === 'SYSTEM_ORGAN_SITE') && !placedLater(doc, other)) findings.push(other);
+    // "Abdomen soft, nontender": a finding stated absent is like one after "no" (GUIDELINES.md).
+    if (other.first === j && other.consumedBy === undefined && !other.attributes.some((a) => a.type === 'SYSTEM_ORGAN_SITE') && !placedLater(doc, other) && !statedAbsent(doc, other)) findings.push(other);
     j = other.last;
   }
   if (findings.length === 0) return;
@@ -510,6 +514,9 @@ function examSubjectSite(doc: Doc, site: Mention): void {
   }
   for (const s of sites) s.consumedBy = findings[0];
 }
+
+const ABSENT_FINDING_RE = /^non-?tender$/i;
+const statedAbsent = (doc: Doc, m: Mention): boolean => ABSENT_FINDING_RE.test(doc.text.slice(m.start, m.end));
 
 const PLACING_PREPOSITION = new Set(['at', 'over', 'across', 'on', 'along', 'under', 'around', 'to', 'from', 'in', 'of', 'between', 'involving', 'beneath', 'below', 'above', 'behind', 'near']);
 const DETERMINER = new Set(['the', 'both', 'his', 'her', 'several', 'all', 'each']);

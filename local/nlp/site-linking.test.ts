@@ -103,3 +103,20 @@ describe('a site with a generic head is one entity', () => {
     expect(of('No prior thyroid disease. Daily foot checks at home.', 'ANATOMY')).toEqual([]);
   });
 });
+
+describe('events and asides', () => {
+  it('what one falls on is a site entity, not the site of the fall (GUIDELINES rule 4)', () => {
+    const text = 'Wrist pain after a fall on an outstretched hand.';
+    expect(of(text, 'ANATOMY')).toEqual(['hand']);
+  });
+
+  it('an exam subject does not reach into a parenthesis ("DEXA: femoral neck T-score -1.8), hypertension")', () => {
+    const text = 'PMH: osteopenia (DEXA 2024: femoral neck T-score -1.8), hypertension.';
+    expect(sitesOf(text, 'hypertension')).toEqual([]);
+  });
+
+  it('"Abdomen soft, nontender": a finding stated absent leaves the subject an entity (GUIDELINES rule 1)', () => {
+    expect(of('Abdomen: soft, nontender.', 'ANATOMY')).toEqual(['Abdomen']);
+    expect(sitesOf('Abdomen: soft, nontender, distended.', 'distended')).toEqual(['Abdomen']);
+  });
+});
