@@ -229,9 +229,11 @@ function analyzeUncached(text: string): Analysis {
       // "Surgeon: Dr. ...", "Principal diagnosis", "ED PHYSICIAN NOTE": a field label or title, not an occupation.
       if (value.entry.category === 'PROFESSION' && isFieldLabel(text, tok.start, endTok.end)) continue;
       const span = surface(text, tokens, hit.first, hit.last);
-      const m = toMention(value, span, tokens, hit.first, hit.last);
+      // "a cold", "the flu": the article tells the term from an ordinary word but is not part of it.
+      const first = hit.last > hit.first && ARTICLES.has(tok.norm) ? hit.first + 1 : hit.first;
+      const m = toMention(value, span, tokens, first, hit.last);
       mentions.push(m);
-      for (let j = hit.first; j <= hit.last; j++) mentionAt[j] = m;
+      for (let j = first; j <= hit.last; j++) mentionAt[j] = m;
       k = hit.last;
       break;
     }
@@ -334,6 +336,8 @@ function analyzeUncached(text: string): Analysis {
   entities.sort((a, b) => a.start - b.start || b.end - a.end);
   return { text, entities };
 }
+
+const ARTICLES = new Set(['a', 'an', 'the']);
 
 function firstFree<T>(hits: TrieHit<T>[], mentionAt: readonly (Mention | undefined)[]): TrieHit<T> | undefined {
   return hits.find((h) => {

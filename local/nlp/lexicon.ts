@@ -210,9 +210,13 @@ function loadLexicon(): Lexicon {
 
   for (const [code, description, kind, terms] of readRows('conditions.tsv', 4)) {
     if (kind !== 'DIAGNOSIS' && kind !== 'SIGN' && kind !== 'SYMPTOM') throw new Error(`conditions.tsv: bad kind ${kind}`);
-    const all = [stripTag(description as string), ...splitTerms(terms)];
-    const list = all.filter((t, i) => i === 0 || !redundant(t, all));
-    const c = concept(code as string, description as string, 'MEDICAL_CONDITION', list, kind === 'DIAGNOSIS' ? 'disorder' : 'finding');
+    // A description written with a leading '!' names the concept but is not a term itself
+    // ("Nausea and vomiting": annotators and the service report "nausea" and "vomiting").
+    const described = (description as string).startsWith('!');
+    const name = described ? (description as string).slice(1) : (description as string);
+    const all = [...(described ? [] : [stripTag(name)]), ...splitTerms(terms)];
+    const list = all.filter((t, i) => (i === 0 && !described) || !redundant(t, all));
+    const c = concept(code as string, name, 'MEDICAL_CONDITION', list, kind === 'DIAGNOSIS' ? 'disorder' : 'finding');
     count('conditionConcepts', 1);
     for (const t of list) count('conditionTerms', addTerm(entities, t, { category: 'MEDICAL_CONDITION', kind, concept: c }, true));
   }
