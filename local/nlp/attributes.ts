@@ -229,6 +229,8 @@ function testAttributes(doc: Doc, m: Mention): void {
   if (!isFree(doc, vs, end) || /^[a-z]/i.test(value) && /^\s*for\b/.test(doc.text.slice(end))) return;
   // "CBC at 24-28 wks", "repeat A1c in 3 months": a number counting time is when, not a result.
   if (unit === undefined && /^\s*(?:-\s*\d+\s*)?(?:wks?|weeks?|days?|months?|mos?|years?|yrs?|hours?|hrs?|h)\b/i.test(doc.text.slice(end))) return;
+  // "ECG at 05:58": a clock time is when the test was done.
+  if (unit === undefined && /^:[0-5]\d(?!\d)/.test(doc.text.slice(end))) return;
   const lastTok = tokenAfter(doc, end, m.last) - 1;
   for (let k = m.last + 1; k <= lastTok; k++) {
     const other = doc.mentionAt[k];

@@ -58,8 +58,9 @@ const DETECTORS: readonly Detector[] = [
   { type: 'DATE', re: /\b(?:DOB|D\.O\.B\.|Date of Birth|Admitted|Discharged|Admission Date|Discharge Date)\s*:?\s*((?:19|20)\d{2})\b/gi, score: 0.9, group: 1 },
   // A year standing alone after a word ("quit 2010", "excision 2019", "dx 2014").
   { type: 'DATE', re: /(?<=[A-Za-z]\s)((?:19|20)\d{2})(?=[.,;)]|\s*$|\s+(?:and|with|for|but)\b)/gm, score: 0.84, group: 1 },
-  // A month alone ("in August", "since July") and a two-digit month/day ("03/06").
-  { type: 'DATE', re: /\b(?:in|since|during|until|by|last|early|late|mid|through)\s+((?:January|February|March|April|June|July|August|September|October|November|December)(?:\s+(?:19|20)\d{2})?)\b/g, score: 0.88, group: 1 },
+  // A month alone ("in August") and a two-digit month/day ("03/06"). ("since July" is a time:
+  // eval/GUIDELINES.md.)
+  { type: 'DATE', re: /\b(?:in|during|until|by|last|early|late|mid|through)\s+((?:January|February|March|April|June|July|August|September|October|November|December)(?:\s+(?:19|20)\d{2})?)\b/g, score: 0.88, group: 1 },
   { type: 'DATE', re: /(?<![\d/.])(?:0[1-9]|1[0-2])\/(?:0[1-9]|[12]\d|3[01])(?![\d/])/g, score: 0.85 },
   // Ages: 45-year-old, 45 yo, 45yo, 45 y/o, 45 years old, aged 45, Age: 45, 45M / 45 F.
   { type: 'AGE', re: /\b\d{1,3}(?:\s*-\s*|\s+)?(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)(?:\s*-\s*|\s+)old\b/gi, score: 0.98 },

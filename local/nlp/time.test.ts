@@ -83,3 +83,28 @@ describe('tests, procedures and treatments', () => {
     expect(ttp('Neurosurgery (Dr. Smith) consulted for coiling.')).toEqual([['coiling', 'PROCEDURE_NAME']]);
   });
 });
+
+describe('time expressions (sixth session, GUIDELINES.md)', () => {
+  it('a future interval keeps "within"; a limit on a habit ("within 3 hours of bedtime") is not a time', () => {
+    expect(times('- Coronary angiography within 24 hours.')).toEqual([['within 24 hours', 'TIME_TO_PROCEDURE_NAME', 'Coronary angiography']]);
+    expect(times('Avoid meals within 3 hours of bedtime for reflux.')).toEqual([]);
+  });
+
+  it('a clock time after a test is when it was done, not its value', () => {
+    const e = entities('ECG at 05:58: sinus rhythm.');
+    expect(e.find((x) => x.Text === 'ECG')?.Attributes ?? []).toEqual([]);
+    expect(times('ECG at 05:58: sinus rhythm.')).toEqual([['05:58', 'TIME_TO_TEST_NAME', 'ECG']]);
+  });
+
+  it('"since" with a month is a time; "in" with a month is a date', () => {
+    expect(times('3 kg weight loss since March.')).toEqual([['since March', 'TIME_TO_DX_NAME', 'weight loss']]);
+    expect(entities('A1c 7.2% in August.').filter((x) => x.Type === 'DATE').map((x) => x.Text)).toEqual(['August']);
+  });
+
+  it('a clock time joins the day after it; postpartum days, seasons and afternoons are times', () => {
+    expect(times('He fell at about 14:30 today.')).toEqual([['about 14:30 today', 'TIME_TO_DX_NAME', 'fell']]);
+    expect(times('Postpartum day 6 after a cesarean section.')).toEqual([['Postpartum day 6', 'TIME_TO_PROCEDURE_NAME', 'cesarean section']]);
+    expect(times('Influenza vaccine this season.')).toEqual([['this season', 'TIME_TO_MEDICATION_NAME', 'Influenza vaccine']]);
+    expect(times('Headaches in the afternoon.')).toEqual([['in the afternoon', 'TIME_TO_DX_NAME', 'Headaches']]);
+  });
+});
