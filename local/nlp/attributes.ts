@@ -42,7 +42,7 @@ export function attachAttributes(doc: Doc): void {
   for (const m of doc.mentions) if (m.category === 'ANATOMY' && m.consumedBy === undefined && isBareSiteAdjective(doc, m)) m.dropped = true;
 }
 
-const SITE_ADJECTIVE_RE = /^[a-z]{2,}(?:al|ar|ic|ous|ary)$/i;
+const SITE_ADJECTIVE_RE = /^[a-z]{2,}(?:al|ar|ic|ac|ous|ary)$/i;
 /** Site words ending like adjectives that are nouns too ("the first metatarsal", "the vitreous"). */
 const SITE_NOUNS = new Set(['ear', 'hepar', 'ovary', 'molar', 'metatarsal', 'metacarpal', 'navicular', 'vitreous', 'pituitary', 'paraspinal', 'canal', 'navel']);
 
@@ -289,7 +289,9 @@ function behavioralAttributes(doc: Doc, m: Mention): void {
 const PRE_LINK = new Set([',', 'and', '/', 'or', 'to']);
 const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'throughout', 'involving', 'involves', 'involved', 'radiating', 'radiates', 'radiated', 'extending', 'extends', 'spreading', 'into', 'affecting', 'around', 'behind', 'under', 'above', 'below', 'across', 'along', 'near', 'within',
   // "pain radiating down the left arm", "bleeding from the rectum", "pain located in the epigastrium"
-  'down', 'up', 'from', 'through', 'toward', 'towards', 'overlying', 'beneath', 'between', 'inside', 'located', 'localized', 'shooting']);
+  'down', 'up', 'from', 'through', 'toward', 'towards', 'overlying', 'beneath', 'between', 'inside', 'located', 'localized', 'shooting',
+  // "numbness starting in the right foot and ascending to the hip"
+  'starting', 'started', 'beginning', 'ascending', 'descending']);
 // Words naming a part of the site in between ("over the posterior edge of the distal fibula").
 const SITE_PART = ['side', 'edge', 'base', 'tip', 'aspect', 'surface', 'border', 'region', 'area', 'portion', 'angle', 'dorsum', 'back', 'front', 'top', 'bottom'];
 /** Participles that may stand between a finding and the preposition that places it. */
