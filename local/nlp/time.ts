@@ -15,17 +15,17 @@ const TIME_TYPE: Partial<Record<EntitySubType, EntitySubType>> = {
   TREATMENT_NAME: 'TIME_TO_TREATMENT_NAME',
 };
 
-const UNIT = '(?:minutes?|hours?|hrs?|h|days?|nights?|weeks?|wks?|months?|mos?|years?|yrs?)';
+const UNIT = '(?:seconds?|secs?|minutes?|hours?|hrs?|h|days?|nights?|weeks?|wks?|months?|mos?|years?|yrs?)';
 const PART = '(?:morning|afternoon|evening|night)';
 /** Relative time expressions (a single global pattern run once per note). */
 const TIME_RE = new RegExp(
   [
     // "for 3 days", "x3 days", "the past 6 weeks", "in 3-4 weeks", "about 2 months", "9+ months", "2 weeks ago", "1 week later"
-    `\\b(?:(?:for|x|×|over|within|since|in|during)\\s*)?(?:the\\s+)?(?:(?:past|last|next|previous|prior)\\s+)?(?:(?:(?:about|approximately|approx\\.?|nearly|almost|more than|less than|at least|up to|~)\\s*)?(?:${NUM}\\+?|a\\s+few|a\\s+couple(?:\\s+of)?|a|an|few|several|couple(?:\\s+of)?)\\s*(?:more\\s+|additional\\s+|further\\s+)?|(?<=(?:past|last|next|previous|prior)\\s+))(?:-\\s*)?${UNIT}(?:\\s+(?:ago|prior to (?:admission|presentation|arrival)|prior|earlier|later|before (?:admission|arrival|surgery|delivery)|postop|post-op))?(?![A-Za-z])`,
+    `\\b(?:(?:for|x|×|over|within|since|in|during)\\s*)?(?:the\\s+)?(?:(?:past|last|next|previous|prior|first)\\s+)?(?:(?:(?:about|approximately|approx\\.?|nearly|almost|more than|less than|at least|up to|~)\\s*)?(?:${NUM}\\+?|a\\s+few|a\\s+couple(?:\\s+of)?|a|an|few|several|couple(?:\\s+of)?)\\s*(?:more\\s+|additional\\s+|further\\s+)?|(?<=(?:past|last|next|previous|prior)\\s+))(?:-\\s*)?${UNIT}(?:\\s+(?:ago|prior to (?:admission|presentation|arrival)|prior|earlier|later|before (?:admission|arrival|surgery|delivery)|postop|post-op))?(?![A-Za-z])`,
     // "months ago", "several years ago"
     `\\b(?:(?:many|several|some|a few)\\s+)?(?:days|weeks|months|years)\\s+(?:ago|earlier|later)\\b`,
     // named times: "yesterday evening", "this AM", "last evening", "that evening", "since the weekend"
-    `\\b(?:since\\s+)?(?:(?:yesterday|this|tomorrow|last|that)\\s+${PART}|yesterday|today|tonight|tomorrow|overnight|earlier today|earlier this (?:week|month|year)|(?:last|this|next|that) (?:week|month|year|weekend)|over the weekend|(?:next|this|last) (?:winter|spring|summer|fall)|the (?:day|night) before|at night|in the (?:morning|afternoon|evening)s?|(?:this|last) season|at bedtime|(?:on|since|last)\\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\\b`,
+    `\\b(?:since\\s+)?(?:(?:yesterday|this|tomorrow|last|that)\\s+${PART}|yesterday|today|tonight|tomorrow|overnight|earlier today|earlier this (?:week|month|year)|(?:last|this|next|that) (?:week|month|year|weekend)|over the weekend|(?:next|this|last) (?:winter|spring|summer|fall)|the (?:day|night) before(?: (?:admission|surgery|presentation))?|(?:at|by) the end of the day|by (?:the )?(?:morning|evening|bedtime)|at night|in the (?:morning|afternoon|evening)s?|(?:this|last) season|at bedtime|(?:on|since|last)\\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\\b`,
     `\\bthis\\s+(?:am|pm|a\\.m\\.|p\\.m\\.)(?![A-Za-z])`,
     `\\b(?:since|in)\\s+(?:childhood|infancy|adolescence)\\b|\\bsince\\s+(?:birth|the weekend|the fall|(?:January|February|March|April|May|June|July|August|September|October|November|December)(?![\\s,]+\\d))\\b`,
     // "the first week", "the first trimester", "hospital day 3", "day 4 of illness"
@@ -49,7 +49,7 @@ export function attachTimeExpressions(doc: Doc): void {
   for (const m of text.matchAll(TIME_RE)) {
     // The preposition is not part of the time ("for 3 days"), except "in 4 weeks", "in the morning",
     // "over the weekend", "since yesterday" (eval/GUIDELINES.md).
-    const lead = /^(?:(?:for|during)\s+|in\s+(?=childhood|infancy|adolescence)|over\s+(?!the\s+(?:weekend|summer|winter|spring|fall|holidays?)\b)|[x×]\s*(?=\d)|in\s+(?=the\s+(?:past|last|next|previous)\b))/i.exec(m[0]);
+    const lead = /^(?:(?:for|during)\s+|in\s+(?=childhood|infancy|adolescence)|over\s+(?!the\s+(?:weekend|summer|winter|spring|fall|holidays?)\b)|[x×]\s*(?=\d)|in\s+(?=the\s+(?:past|last|next|previous|first)\b)|on\s+(?=(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b))/i.exec(m[0]);
     const start = m.index + (lead?.[0].length ?? 0);
     const end = m.index + m[0].length;
     if (end <= start) continue;
