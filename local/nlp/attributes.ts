@@ -163,9 +163,7 @@ function medicationAttributes(doc: Doc, m: Mention): void {
       next = tokenAfter(doc, p + r[0].length, k);
       const after = doc.modAt[next];
       if (isMass && after !== undefined && after.type === 'FORM' && after.first === next) f.type = 'STRENGTH';
-    } else if ((r = stickyMatch(DURATION_RE, text, p)) && fits(p + r[0].length) && !/^the\s+(?:past|last)\b/i.test(r[1] as string)) {
-      // ("for the last 4 months", "over the past 2 months": a period already lived is a time of the
-      // drug, not the length of its course: eval/GUIDELINES.md.)
+    } else if ((r = stickyMatch(DURATION_RE, text, p)) && fits(p + r[0].length)) {
       const g = r[1] as string;
       const s = p + r[0].length - g.length;
       push('DURATION', s, s + g.length, k);
