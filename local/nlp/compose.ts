@@ -91,8 +91,8 @@ export function composeMentions(text: string, tokens: readonly Token[], mentions
         ORGAN_SERVICE_RE.test(text.slice(m.end, m.end + 40)) ||
         // "knee-high stockings", "tongue-tied": the head of a hyphenated adjective is not a site.
         (text[m.end] === '-' && tokens[m.last + 2] !== undefined && (tokens[m.last + 2] as Token).start === m.end + 1 && /^[a-z]+$/.test((tokens[m.last + 2] as Token).text) && mentionAt[m.last + 2] === undefined) ||
-        // "Pelvic:", the heading of the pelvic exam, names the exam, not a site.
-        (/^pelvic$/i.test(text.slice(m.start, m.end)) && /^[ \t]*:/.test(text.slice(m.end))) ||
+        // "Pelvic:", "Vascular:": the heading names the exam, not a site.
+        (/^(?:pelvic|vascular)$/i.test(text.slice(m.start, m.end)) && /^[ \t]*:/.test(text.slice(m.end))) ||
         // "Back" is a site only as an exam heading ("Back: no CVA tenderness"), not in "Back to baseline".
         (text.slice(m.start, m.end) === 'Back' && !/^[ \t]*:/.test(text.slice(m.end))) ||
         // "walked 300 feet": a length, not a site.
