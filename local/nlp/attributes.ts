@@ -385,10 +385,11 @@ function conditionAttributes(doc: Doc, m: Mention): void {
   // "Cataract, mild, both eyes": a site in apposition may follow the qualities in apposition.
   if (afterQualities > m.last + 1 && tokens[afterQualities]?.text === ',' && appositionSite(doc, afterQualities, sentence)) from = afterQualities;
   // "hard exudates temporal to the fovea": a direction may come before the preposition;
-  // "stone impacted in the gallbladder neck", "erythema noted over the shin": so may a participle.
+  // "stone impacted in the gallbladder neck", "erythema noted over the shin", "Pain is in both
+  // knees": so may a participle or a copula.
   const lead = doc.modAt[from];
   if (lead !== undefined && lead.type === 'DIRECTION' && lead.first === from && POST_START.has(tokens[lead.last + 1]?.norm ?? '')) from = lead.last + 1;
-  else if (PLACING_PARTICIPLE.has(tokens[from]?.norm ?? '') && POST_START.has(tokens[from + 1]?.norm ?? '')) from++;
+  else if ((PLACING_PARTICIPLE.has(tokens[from]?.norm ?? '') || COPULA.has(tokens[from]?.norm ?? '')) && POST_START.has(tokens[from + 1]?.norm ?? '')) from++;
   // "Pain is 8/10 and radiates to the right shoulder blade": a radiation verb later in the sentence.
   else if (!POST_START.has(tokens[from]?.norm ?? '')) from = radiationAfter(doc, m, from, sentence) ?? from;
   const first = tokens[from];

@@ -120,3 +120,14 @@ describe('events and asides', () => {
     expect(sitesOf('Abdomen: soft, nontender, distended.', 'distended')).toEqual(['Abdomen']);
   });
 });
+
+describe('after set N', () => {
+  it('a copula may stand between a finding and its place ("Pain is in both knees")', () => {
+    expect(sitesOf('Pain is in both knees, right worse than left.', 'Pain')).toEqual(['knees']);
+  });
+
+  it('"Vascular:" names an exam, and "above heart level" is not a site', () => {
+    expect(of('Vascular: radial pulses equal.', 'ANATOMY')).toEqual([]);
+    expect(of('Elevate the leg above heart level for 30 minutes.', 'ANATOMY')).toEqual(['leg']);
+  });
+});
