@@ -355,7 +355,7 @@ function toMention(v: TrieValue<EntityEntry>, span: string, tokens: readonly Tok
   const base = { start, end, first, last, score, traits: new Map(), attributes: [] };
   switch (e.category) {
     case 'MEDICAL_CONDITION':
-      return { ...base, category: 'MEDICAL_CONDITION', type: 'DX_NAME', concept: e.concept, kind: e.kind };
+      return { ...base, category: 'MEDICAL_CONDITION', type: 'DX_NAME', concept: e.concept, kind: e.kind, negated: e.negated };
     case 'ANATOMY':
       return { ...base, category: 'ANATOMY', type: 'SYSTEM_ORGAN_SITE', concept: e.concept };
     case 'TEST_TREATMENT_PROCEDURE':

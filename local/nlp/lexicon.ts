@@ -34,7 +34,7 @@ export interface Concept {
 }
 
 export type EntityEntry =
-  | { readonly category: 'MEDICAL_CONDITION'; readonly kind: ConditionKind; readonly concept: Concept }
+  | { readonly category: 'MEDICAL_CONDITION'; readonly kind: ConditionKind; readonly concept: Concept; readonly negated: boolean }
   | { readonly category: 'ANATOMY'; readonly concept: Concept }
   | {
       readonly category: 'TEST_TREATMENT_PROCEDURE';
@@ -208,8 +208,11 @@ function loadLexicon(): Lexicon {
     return false;
   };
 
-  for (const [code, description, kind, terms] of readRows('conditions.tsv', 4)) {
-    if (kind !== 'DIAGNOSIS' && kind !== 'SIGN' && kind !== 'SYMPTOM') throw new Error(`conditions.tsv: bad kind ${kind}`);
+  for (const [code, description, kindCell, terms] of readRows('conditions.tsv', 4)) {
+    // A trailing '-' marks terms that state the finding absent ("afebrile": fever, negated).
+    const negated = kindCell?.endsWith('-') ?? false;
+    const kind = negated ? kindCell?.slice(0, -1) : kindCell;
+    if (kind !== 'DIAGNOSIS' && kind !== 'SIGN' && kind !== 'SYMPTOM') throw new Error(`conditions.tsv: bad kind ${kindCell}`);
     // A description written with a leading '!' names the concept but is not a term itself
     // ("Nausea and vomiting": annotators and the service report "nausea" and "vomiting").
     const described = (description as string).startsWith('!');
@@ -218,7 +221,7 @@ function loadLexicon(): Lexicon {
     const list = all.filter((t, i) => (i === 0 && !described) || !redundant(t, all));
     const c = concept(code as string, name, 'MEDICAL_CONDITION', list, kind === 'DIAGNOSIS' ? 'disorder' : 'finding');
     count('conditionConcepts', 1);
-    for (const t of list) count('conditionTerms', addTerm(entities, t, { category: 'MEDICAL_CONDITION', kind, concept: c }, true));
+    for (const t of list) count('conditionTerms', addTerm(entities, t, { category: 'MEDICAL_CONDITION', kind, concept: c, negated }, true));
   }
   for (const [code, description, terms] of readRows('anatomy.tsv', 3)) {
     const list = [stripTag(description as string), ...splitTerms(terms)];

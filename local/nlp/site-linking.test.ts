@@ -131,3 +131,20 @@ describe('after set N', () => {
     expect(of('Elevate the leg above heart level for 30 minutes.', 'ANATOMY')).toEqual(['leg']);
   });
 });
+
+describe('negation in the term and in the sig', () => {
+  const traitsOf = (text: string, name: string): string[] => (entities(text).find((e) => e.Text === name)?.Traits ?? []).map((t) => t.Name ?? '');
+
+  it('"afebrile" and "nontoxic" state a finding absent: fever, with NEGATION', () => {
+    expect(traitsOf('Afebrile, nontoxic, in no distress.', 'Afebrile')).toContain('NEGATION');
+    expect(traitsOf('Afebrile, nontoxic, in no distress.', 'nontoxic')).toContain('NEGATION');
+    expect(detectEntitiesV2('Afebrile.').Entities?.[0]?.Text).toBe('Afebrile');
+  });
+
+  it('a drug held after its sig, or "not started", is negated; one the history says was stopped is not', () => {
+    expect(traitsOf('amlodipine 5 mg po daily held since admission for soft BPs', 'amlodipine')).toContain('NEGATION');
+    expect(traitsOf('- Ciprofloxacin 500 mg po daily not started', 'Ciprofloxacin')).toContain('NEGATION');
+    expect(traitsOf('- Stop scheduled ibuprofen; acetaminophen prn.', 'ibuprofen')).toContain('NEGATION');
+    expect(traitsOf('She stopped her lithium 6 weeks ago because of tremor.', 'lithium')).not.toContain('NEGATION');
+  });
+});
