@@ -50,9 +50,9 @@ const heads = (words: string, compound: Compound): [string, Compound][] => words
 const SITE_HEAD: ReadonlyMap<string, Compound> = new Map([
   ...heads('disease diseases problems problem injury injuries', { category: 'MEDICAL_CONDITION', kind: 'DIAGNOSIS' }),
   ...heads('symptoms symptom tension discomfort', { category: 'MEDICAL_CONDITION', kind: 'SYMPTOM' }),
-  ...heads('changes irritation breathing lag', { category: 'MEDICAL_CONDITION', kind: 'SIGN' }),
-  ...heads('flexion extension dorsiflexion plantarflexion abduction adduction rotation recheck checks check exam exams examination type area upstrokes', { category: 'TEST_TREATMENT_PROCEDURE', type: 'TEST_NAME' }),
-  ...heads('strap wick care stretching stretches strengthening', { category: 'TEST_TREATMENT_PROCEDURE', type: 'TREATMENT_NAME' }),
+  ...heads('changes irritation breathing lag involvement swing growth', { category: 'MEDICAL_CONDITION', kind: 'SIGN' }),
+  ...heads('flexion extension dorsiflexion plantarflexion abduction adduction rotation recheck checks check exam exams examination type area upstrokes tapping testing', { category: 'TEST_TREATMENT_PROCEDURE', type: 'TEST_NAME' }),
+  ...heads('strap wick care stretching stretches strengthening boots radiation', { category: 'TEST_TREATMENT_PROCEDURE', type: 'TREATMENT_NAME' }),
 ]);
 
 const surface = (text: string, m: Mention): string => text.slice(m.start, m.end).toLowerCase().replace(/-/g, ' ').replace(/\s+/g, ' ');

@@ -148,3 +148,26 @@ describe('negation in the term and in the sig', () => {
     expect(traitsOf('She stopped her lithium 6 weeks ago because of tremor.', 'lithium')).not.toContain('NEGATION');
   });
 });
+
+describe('after sets O and P', () => {
+  it('a region word places a finding as a site would: the exam subject stays an entity', () => {
+    const text = 'Abdomen: soft, mild epigastric tenderness, no rebound.';
+    expect(of(text, 'ANATOMY')).toEqual(['Abdomen']);
+  });
+
+  it('more generic heads: "nail involvement", "finger tapping", "skin testing", "heel boots"', () => {
+    expect(of('Plaque psoriasis with nail involvement.', 'MEDICAL_CONDITION')).toContain('nail involvement');
+    expect(of('Bradykinesia on finger tapping.', 'TEST_TREATMENT_PROCEDURE')).toEqual(['finger tapping']);
+    expect(of('Dust mite allergy on skin testing; heel boots at night.', 'ANATOMY')).toEqual([]);
+  });
+
+  it('a clock time with nothing to link in its sentence dates what its line names', () => {
+    const e = entities('Ceftriaxone 1 g IV q24h; first dose given at 04:10.');
+    expect(e.filter((x) => x.Category === 'TIME_EXPRESSION').map((x) => [x.Text, x.Attributes?.[0]?.Text])).toEqual([['04:10', 'Ceftriaxone']]);
+  });
+
+  it('"3 days a week", "3-4 energy drinks a day": a rate, not a time', () => {
+    expect(entities('Uses ibuprofen about 3 days a week.').filter((x) => x.Category === 'TIME_EXPRESSION')).toEqual([]);
+    expect(entities('Vomiting for a week.').filter((x) => x.Category === 'TIME_EXPRESSION').map((x) => x.Text)).toEqual(['a week']);
+  });
+});

@@ -254,7 +254,7 @@ function examSubjectSite(doc: Doc, site: Mention): void {
     if (other === undefined) continue;
     if (other.category !== 'MEDICAL_CONDITION') break;
     // "Abdomen soft, nontender": a finding stated absent is like one after "no" (GUIDELINES.md).
-    if (other.first === j && other.consumedBy === undefined && !other.attributes.some((a) => a.type === 'SYSTEM_ORGAN_SITE') && !placedLater(doc, other) && !statedAbsent(doc, other)) findings.push(other);
+    if (other.first === j && other.consumedBy === undefined && !hasOwnPlace(doc, other) && !placedLater(doc, other) && !statedAbsent(doc, other)) findings.push(other);
     j = other.last;
   }
   if (findings.length === 0) return;
@@ -265,6 +265,12 @@ function examSubjectSite(doc: Doc, site: Mention): void {
   }
   for (const s of sites) s.consumedBy = findings[0];
 }
+
+/** Region words that place a finding as a site would ("mild epigastric tenderness"). */
+const REGION_RE = /^(?:epigastric|periumbilical|suprapubic|retrosternal|substernal|paraspinal|infraumbilical|midepigastric)$/i;
+/** A finding with a site of its own, or a region word that places it. */
+const hasOwnPlace = (doc: Doc, m: Mention): boolean =>
+  m.attributes.some((a) => a.type === 'SYSTEM_ORGAN_SITE' || (a.type === 'DIRECTION' && REGION_RE.test(doc.text.slice(a.start, a.end))));
 
 const ABSENT_FINDING_RE = /^non-?tender$/i;
 const statedAbsent = (doc: Doc, m: Mention): boolean => ABSENT_FINDING_RE.test(doc.text.slice(m.start, m.end));

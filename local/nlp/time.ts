@@ -58,8 +58,9 @@ export function attachTimeExpressions(doc: Doc): void {
     if (!NAMED_TIME_RE.test(m[0]) && /(?:\b(?:once|twice|thrice|times|per|every|x)\s*|\/|\bq\s*\d+\s*-\s*)$/i.test(text.slice(Math.max(0, m.index - 12), m.index))) continue;
     // "1.10:30", "3/12:00": part of another number, not a clock time.
     if (/^\d{1,2}:\d/.test(m[0]) && /[:/.]/.test(text[m.index - 1] ?? '')) continue;
-    // "sleeps 5 hours a night": a rate, not a time.
+    // "sleeps 5 hours a night", "about 3 days a week", "3-4 energy drinks a day": a rate, not a time.
     if (/^an?\s+night$/i.test(m[0])) continue;
+    if (/^(?:an?|per)\s+(?:minute|hour|day|week|month|year)$/i.test(m[0]) && /\d[^.;,\n]{0,30}$/.test(text.slice(Math.max(0, m.index - 31), m.index))) continue;
     // "24h events": the period an ICU summary covers.
     if (/^\s*events\b/i.test(text.slice(m.index + m[0].length, m.index + m[0].length + 8))) continue;
     // "3-mo f/u", "14-day monitor", "1-hr glucose": a hyphenated duration qualifies a noun.
@@ -85,7 +86,8 @@ export function attachTimeExpressions(doc: Doc): void {
     let last = first;
     while (last + 1 < tokens.length && (tokens[last + 1] as Token).start < end) last++;
     if ([...Array(last - first + 1).keys()].some((d) => doc.mentionAt[first + d] !== undefined)) continue;
-    const target = ofTarget(doc, last) ?? nearestTarget(doc, first, last);
+    // "Ceftriaxone 1 g IV q24h; first dose given at 04:10": a clock time may date what its line names.
+    const target = ofTarget(doc, last) ?? nearestTarget(doc, first, last) ?? (CLOCK_RE.test(m[0]) ? lineTarget(doc, first) : undefined);
     // "bid to plaques x 2 weeks", "ankle brace for practice x 6 weeks": "x" after a treatment gives
     // the length of its course (its DURATION), not the time of an event.
     if (/^[x×]/i.test(m[0]) && target !== undefined && COURSE.has(target.type)) continue;
@@ -162,6 +164,19 @@ function ofTarget(doc: Doc, last: number): Mention | undefined {
     if (t.sentence !== of.sentence || t.kind === 'punct') return undefined;
     const m = doc.mentionAt[k];
     if (m !== undefined) return LINKABLE.has(m.category) ? m : undefined;
+  }
+  return undefined;
+}
+
+const CLOCK_RE = /\d:[0-5]\d/;
+
+/** The closest linkable entity before token `first` on its line, across sentence breaks. */
+function lineTarget(doc: Doc, first: number): Mention | undefined {
+  const start = (doc.tokens[first] as Token).start;
+  const lineStart = doc.text.lastIndexOf('\n', start) + 1;
+  for (let k = first - 1; k >= 0 && (doc.tokens[k] as Token).start >= lineStart; k--) {
+    const m = doc.mentionAt[k];
+    if (m !== undefined && LINKABLE.has(m.category)) return m;
   }
   return undefined;
 }
