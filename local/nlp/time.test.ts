@@ -122,3 +122,18 @@ describe('time expressions (sixth session, after set N)', () => {
     expect(times('BMP on Friday.')).toEqual([['Friday', 'TIME_TO_TEST_NAME', 'BMP']]);
   });
 });
+
+describe('time expressions (after sets O and P)', () => {
+  it('a time after a condition written after "prn" dates the drug', () => {
+    expect(times('albuterol HFA 2 puffs q4h prn wheezing (last used 2 months ago)')).toEqual([['2 months ago', 'TIME_TO_MEDICATION_NAME', 'albuterol']]);
+  });
+
+  it('"12 weeks on methotrexate" dates the drug', () => {
+    expect(times('Psoriasis follow-up, 12 weeks on methotrexate.')).toEqual([['12 weeks', 'TIME_TO_MEDICATION_NAME', 'methotrexate']]);
+  });
+
+  it('"since" after a count opens a time of its own', () => {
+    expect(times('Vomited 5-6 times since 04:00.')).toEqual([['since 04:00', 'TIME_TO_DX_NAME', 'Vomited']]);
+    expect(times('Uses albuterol three times per week.')).toEqual([]);
+  });
+});

@@ -55,7 +55,8 @@ export function attachTimeExpressions(doc: Doc): void {
     if (end <= start) continue;
     // "twice a day", "three times per week", "q2-3h" are frequencies, not times; "mg/24 hr" is a rate.
     // A named time after a count dates the events ("vomited twice this morning").
-    if (!NAMED_TIME_RE.test(m[0]) && /(?:\b(?:once|twice|thrice|times|per|every|x)\s*|\/|\bq\s*\d+\s*-\s*)$/i.test(text.slice(Math.max(0, m.index - 12), m.index))) continue;
+    // ("Vomited 5-6 times since 04:00": "since" opens a time of its own.)
+    if (!NAMED_TIME_RE.test(m[0]) && !/^since\b/i.test(m[0]) && /(?:\b(?:once|twice|thrice|times|per|every|x)\s*|\/|\bq\s*\d+\s*-\s*)$/i.test(text.slice(Math.max(0, m.index - 12), m.index))) continue;
     // "1.10:30", "3/12:00": part of another number, not a clock time.
     if (/^\d{1,2}:\d/.test(m[0]) && /[:/.]/.test(text[m.index - 1] ?? '')) continue;
     // "sleeps 5 hours a night", "about 3 days a week", "3-4 energy drinks a day": a rate, not a time.
@@ -158,7 +159,12 @@ const LINKABLE = new Set(['MEDICAL_CONDITION', 'MEDICATION', 'TEST_TREATMENT_PRO
 /** "4 days of increased dyspnea", "6 weeks of PT": the time is the duration of what follows "of". */
 function ofTarget(doc: Doc, last: number): Mention | undefined {
   const of = doc.tokens[last + 1];
-  if (of === undefined || of.norm !== 'of') return undefined;
+  if (of === undefined || (of.norm !== 'of' && of.norm !== 'on')) return undefined;
+  // "12 weeks on methotrexate": only a drug is what one is "on" for a time.
+  if (of.norm === 'on') {
+    const m = doc.mentionAt[last + 2];
+    return m !== undefined && m.category === 'MEDICATION' && m.first === last + 2 ? m : undefined;
+  }
   for (let k = last + 2; k <= last + 4 && k < doc.tokens.length; k++) {
     const t = doc.tokens[k] as Token;
     if (t.sentence !== of.sentence || t.kind === 'punct') return undefined;
@@ -196,7 +202,7 @@ function nearestTarget(doc: Doc, first: number, last: number): Mention | undefin
 }
 
 const COURSE = new Set<string>(['GENERIC_NAME', 'BRAND_NAME', 'TREATMENT_NAME']);
-const INDICATION = new Set(['for', 'to', 'on']);
+const INDICATION = new Set(['for', 'to', 'on', 'prn']);
 
 /**
  * "took ibuprofen for the cramps this week", "clobetasol bid to plaques": a condition after "for"
