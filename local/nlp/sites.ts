@@ -33,9 +33,12 @@ function isBareSiteAdjective(doc: Doc, m: Mention): boolean {
 }
 
 const PRE_LINK = new Set([',', 'and', '/', 'or', 'to']);
-const POST_START = new Set(['in', 'on', 'of', 'to', 'at', 'over', 'throughout', 'involving', 'involves', 'involved', 'radiating', 'radiates', 'radiated', 'extending', 'extends', 'spreading', 'into', 'affecting', 'around', 'behind', 'under', 'above', 'below', 'across', 'along', 'near', 'within',
-  // "pain radiating down the left arm", "bleeding from the rectum", "pain located in the epigastrium"
-  'down', 'up', 'from', 'through', 'toward', 'towards', 'overlying', 'beneath', 'between', 'inside', 'located', 'localized', 'shooting',
+/** Prepositions that place a finding ("tenderness over the RUQ"); `placedLater` reads only these. */
+const PLACING_PREPOSITION = new Set(['at', 'over', 'across', 'on', 'along', 'under', 'around', 'to', 'from', 'in', 'of', 'between', 'involving', 'beneath', 'below', 'above', 'behind', 'near']);
+/** Words right after a finding that open the phrase naming its site. */
+const POST_START = new Set([...PLACING_PREPOSITION, 'throughout', 'involves', 'involved', 'radiating', 'radiates', 'radiated', 'extending', 'extends', 'spreading', 'into', 'affecting', 'within',
+  // "pain radiating down the left arm", "pain located in the epigastrium"
+  'down', 'up', 'through', 'toward', 'towards', 'overlying', 'inside', 'located', 'localized', 'shooting',
   // "numbness starting in the right foot and ascending to the hip"
   'starting', 'started', 'beginning', 'ascending', 'descending']);
 // Words naming a part of the site in between ("over the posterior edge of the distal fibula").
@@ -158,7 +161,7 @@ function conditionAttributes(doc: Doc, m: Mention): void {
         j = mod.last + 1;
       } else if (other === undefined && (POST_LINK.has(t.norm) || ORDINAL_RE.test(t.text) || SPINAL_LEVEL_RE.test(t.text))) {
         j++;
-      } else if (other === undefined && mod === undefined && sites === 0 && (j > from) && siteWithin(doc, j, sentence)) {
+      } else if (other === undefined && mod === undefined && sites === 0 && j > from && siteWithin(doc, j, sentence)) {
         j++;
       } else break;
     }
@@ -275,7 +278,6 @@ const hasOwnPlace = (doc: Doc, m: Mention): boolean =>
 const ABSENT_FINDING_RE = /^non-?tender$/i;
 const statedAbsent = (doc: Doc, m: Mention): boolean => ABSENT_FINDING_RE.test(doc.text.slice(m.start, m.end));
 
-const PLACING_PREPOSITION = new Set(['at', 'over', 'across', 'on', 'along', 'under', 'around', 'to', 'from', 'in', 'of', 'between', 'involving', 'beneath', 'below', 'above', 'behind', 'near']);
 const DETERMINER = new Set(['the', 'both', 'his', 'her', 'several', 'all', 'each']);
 const SPINAL_LEVEL_RE = /^[CTLS]\d{1,2}(?:-[CTLS]?\d{1,2})?$/;
 const FINDING_TAIL = 8;

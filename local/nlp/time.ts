@@ -27,7 +27,7 @@ const TIME_RE = new RegExp(
     // named times: "yesterday evening", "this AM", "last evening", "that evening", "since the weekend"
     `\\b(?:since\\s+)?(?:(?:yesterday|this|tomorrow|last|that)\\s+${PART}|yesterday|today|tonight|tomorrow|overnight|earlier today|earlier this (?:week|month|year)|(?:last|this|next|that) (?:week|month|year|weekend)|over the weekend|(?:next|this|last) (?:winter|spring|summer|fall)|the (?:day|night) before(?: (?:admission|surgery|presentation))?|(?:at|by) the end of the day|by (?:the )?(?:morning|evening|bedtime)|at night|in the (?:morning|afternoon|evening)s?|(?:this|last) season|at bedtime|(?:on|since|last)\\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\\b`,
     `\\bthis\\s+(?:am|pm|a\\.m\\.|p\\.m\\.)(?![A-Za-z])`,
-    `\\b(?:since|in)\\s+(?:childhood|infancy|adolescence)\\b|\\bsince\\s+(?:birth|the weekend|the fall|(?:January|February|March|April|May|June|July|August|September|October|November|December)(?![\\s,]+\\d))\\b`,
+    `\\b(?:since|in)\\s+(?:childhood|infancy|adolescence)\\b|\\bsince\\s+(?:birth|the weekend|(?:January|February|March|April|May|June|July|August|September|October|November|December)(?![\\s,]+\\d))\\b`,
     // "the first week", "the first trimester", "hospital day 3", "day 4 of illness"
     `\\b(?:the\\s+)?(?:first|second|third)\\s+(?:day|week|month|year|trimester)\\b|\\b(?:hospital|illness|postpartum)\\s+day\\s+\\d{1,3}\\b|\\bday\\s+\\d{1,3}\\s+of\\s+(?:illness|admission|hospitalization|symptoms)\\b`,
     // clock times: "at 06:30", "21:00" (two-digit minutes: not a ratio such as 1:2 or 1:100)
@@ -76,7 +76,7 @@ export function attachTimeExpressions(doc: Doc): void {
     // "to complete 5 days": a course length; "ex-38 week": a gestational age at birth;
     // "WELL CHILD CHECK - 4 YEAR": an age in a title.
     // ("Coronary angiography within 24 hours", "relieved by rest within 5 minutes" are times: GUIDELINES.md.)
-    if (/^within\b/i.test(m[0]) && (!/\d/.test(m[0]) || /^\s+of\s+(?!symptom|onset)/i.test(text.slice(end)))) continue;
+    if (/^within\b/i.test(m[0]) && (!/\d/.test(m[0]) || /^\s+of\b/i.test(text.slice(end)))) continue;
     if (/\b(?:complete|completing|completed)\s+(?:at\s+least\s+|a\s+total\s+of\s+)?$/i.test(before)) continue;
     if (/\bex-?\s*$/i.test(before) || /^\d+\s+[A-Z]{3,}$/.test(m[0])) continue;
     let free = true;

@@ -195,8 +195,6 @@ const STOP_CUES = new Set(['stop', 'hold', 'held', 'holding', 'discontinue', 'd/
 // "Stop scheduled ibuprofen", "hold home lisinopril". (A drug the history says was stopped, "she
 // stopped her lithium", is not negated by the annotators: only orders to stop or hold are.)
 const DRUG_LIST_LINK = new Set([',', 'and', 'or', '&', 'the', 'her', 'his', 'their', 'both', 'scheduled', 'home', 'current']);
-/** After a drug and its sig: "amlodipine 5 mg po daily held since admission", "Ciprofloxacin 500 mg daily not started". */
-const STOPPED_AFTER = new Set(['held']);
 const SIG_REACH = 10;
 
 /**
@@ -204,20 +202,6 @@ const SIG_REACH = 10;
  * or held is NEGATION, as the annotators of the guideline-era sets (135 on) mark it (the first dev
  * notes did not: eval/README.md). Each drug of a list after the cue takes it.
  */
-function stoppedAfterSig(doc: Doc, m: Mention, sentence: number): boolean {
-  const { tokens } = doc;
-  const sig = m.attributes.filter((a) => a.category === 'MEDICATION');
-  for (let k = m.last + 1; k < tokens.length && k <= m.last + SIG_REACH; k++) {
-    const t = tokens[k] as Token;
-    if (t.sentence !== sentence || t.text === ';' || t.text === ',') return false;
-    if (sig.some((a) => a.start <= t.start && t.end <= a.end) || t.text === '(') continue;
-    if (STOPPED_AFTER.has(t.norm)) return true;
-    if (t.norm === 'not' && /^(?:started|given|restarted|resumed)$/.test(tokens[k + 1]?.norm ?? '')) return true;
-    return false;
-  }
-  return false;
-}
-
 function stoppedDrugs(doc: Doc, targets: readonly Mention[]): void {
   const { tokens } = doc;
   for (const m of targets) {
@@ -239,9 +223,23 @@ function stoppedDrugs(doc: Doc, targets: readonly Mention[]): void {
       if (other !== undefined || !DRUG_LIST_LINK.has(t.norm)) break;
       k--;
     }
-    const after = tokens[m.last + 1];
-    if (!cue && after !== undefined && after.sentence === sentence && (after.norm === 'held' || (after.norm === 'on' && tokens[m.last + 2]?.norm === 'hold'))) cue = true;
-    if (!cue) cue = stoppedAfterSig(doc, m, sentence);
-    if (cue) addTrait(m, 'NEGATION', 0.88);
+    if (cue || stoppedAfter(doc, m, sentence)) addTrait(m, 'NEGATION', 0.88);
   }
+}
+
+/**
+ * After the drug, past its sig: "lisinopril held", "metoprolol on hold", "amlodipine 5 mg po daily
+ * held since admission", "Ciprofloxacin 500 mg daily not started".
+ */
+function stoppedAfter(doc: Doc, m: Mention, sentence: number): boolean {
+  const { tokens } = doc;
+  const sig = m.attributes.filter((a) => a.category === 'MEDICATION');
+  for (let k = m.last + 1; k < tokens.length && k <= m.last + SIG_REACH; k++) {
+    const t = tokens[k] as Token;
+    if (t.sentence !== sentence || t.text === ';' || t.text === ',') return false;
+    if (sig.some((a) => a.start <= t.start && t.end <= a.end) || t.text === '(') continue;
+    const next = tokens[k + 1]?.norm ?? '';
+    return t.norm === 'held' || (t.norm === 'on' && next === 'hold') || (t.norm === 'not' && /^(?:started|given|restarted|resumed)$/.test(next));
+  }
+  return false;
 }
